@@ -220,7 +220,7 @@ TableLayout resolve_columns(std::vector<std::string> header, const std::string& 
   auto find = [&](const std::string& name, const char* param) -> size_t {
     auto it = where.find(name);
     if (it == where.end()) {
-      std::string msg = source + ": " + param + " column '" + name + "' is not in the header";
+      std::string msg = source + ": column '" + name + "' (named in " + param + ") is not in the header";
       const std::string guess = closest_name(name, t.header);
       if (!guess.empty()) msg += "; did you mean '" + guess + "'?";
       else msg += " (it has " + std::to_string(t.header.size()) + " columns, starting '" +

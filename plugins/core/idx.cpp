@@ -46,6 +46,7 @@ class GzReader {
   explicit GzReader(const std::filesystem::path& path) : source_(path.string()) {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) throw io_failure("cannot read '" + source_ + "': it is a folder");
+    errno = 0;
     f_.reset(gzopen(path.c_str(), "rb"));
     if (!f_) throw io_failure("cannot open '" + source_ + "': " + std::strerror(errno ? errno : ENOENT));
     gzbuffer(f_.get(), 1 << 18);

@@ -115,12 +115,12 @@ TEST_CASE("csv: errors name the file, line and column") {
   SECTION("unknown column names, with a did-you-mean") {
     auto [kind, msg] = failure([] { parse("Alloy,BulkModulus (GPa)\nx,1\n", opts("bulkmodulus (gpa)")); });
     CHECK(kind == ErrorKind::config);
-    CHECK(msg == "t.csv: target column 'bulkmodulus (gpa)' is not in the header; did you mean "
-                 "'BulkModulus (GPa)'?");
+    CHECK(msg == "t.csv: column 'bulkmodulus (gpa)' (named in target) is not in the header; did you "
+                 "mean 'BulkModulus (GPa)'?");
     CHECK_THROWS_WITH(parse("Alloy,b\nx,1\n", opts("", "", "Aloy")),
-                      Catch::Contains("drop column 'Aloy'") && Catch::Contains("did you mean 'Alloy'?"));
+                      Catch::Contains("column 'Aloy' (named in drop)") && Catch::Contains("did you mean 'Alloy'?"));
     CHECK_THROWS_WITH(parse("a,b\n1,1\n", opts("", "zzzzzz")),
-                      Catch::Contains("columns column 'zzzzzz' is not in the header (it has 2 columns"));
+                      Catch::Contains("column 'zzzzzz' (named in columns) is not in the header (it has 2 columns"));
   }
   SECTION("empty file, header only, nothing left as a feature") {
     CHECK_THROWS_WITH(parse(""), "t.csv: file is empty (a header row is required)");
