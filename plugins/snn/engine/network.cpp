@@ -25,56 +25,68 @@ constexpr int64_t kAutoPartSize = 16384;  // auto mode: at least this many neuro
 // LIF, current synapses, exact integration of the linear system over one step:
 //   v' = v_inf + (v - v_inf) e^{-dt/tau_m} + ce ge + ci gi,  ge' = ge e^{-dt/tau_e}, ...
 // where ce = tau_e / (tau_e - tau_m) (e^{-dt/tau_e} - e^{-dt/tau_m}). v is held while refractory.
+// Each kernel returns whether any new v exceeds the base threshold vt: a cheap vectorised
+// pre-filter (adaptive thresholds only add to vt) so that the scalar threshold scan runs on the
+// few chunks that hold a spike.
 struct LifCurrent {
-  double v_inf, dm, de, di, ce, ci;
+  double v_inf, dm, de, di, ce, ci, vt;
 };
 GLIA_SNN_CLONES
-void update_lif_current(const LifCurrent& k, double* __restrict v, double* __restrict ge,
+int update_lif_current(const LifCurrent& k, double* __restrict v, double* __restrict ge,
                         double* __restrict gi, const int64_t* __restrict ref_until, int64_t t,
                         int64_t n) {
+  int any = 0;
   for (int64_t i = 0; i < n; ++i) {
     const double vn = k.v_inf + (v[i] - k.v_inf) * k.dm + ge[i] * k.ce + gi[i] * k.ci;
     v[i] = t < ref_until[i] ? v[i] : vn;
+    any |= v[i] > k.vt;
     ge[i] *= k.de;
     gi[i] *= k.di;
   }
+  return any;
 }
 
 // LIF, conductance synapses (g relative to the leak): exponential Euler, exact for conductances
 // frozen over the step: v -> v_inf + (v - v_inf) e^{-dt (1 + ge + gi) / tau_m}.
 struct LifConductance {
-  double v_rest, e_exc, e_inh, dt_over_tau, de, di;
+  double v_rest, e_exc, e_inh, dt_over_tau, de, di, vt;
 };
 GLIA_SNN_CLONES
-void update_lif_conductance(const LifConductance& k, double* __restrict v, double* __restrict ge,
+int update_lif_conductance(const LifConductance& k, double* __restrict v, double* __restrict ge,
                             double* __restrict gi, const int64_t* __restrict ref_until, int64_t t,
                             int64_t n) {
+  int any = 0;
   for (int64_t i = 0; i < n; ++i) {
     const double g = 1.0 + ge[i] + gi[i];
     const double v_inf = (k.v_rest + ge[i] * k.e_exc + gi[i] * k.e_inh) / g;
     const double vn = v_inf + (v[i] - v_inf) * std::exp(-k.dt_over_tau * g);
     v[i] = t < ref_until[i] ? v[i] : vn;
+    any |= v[i] > k.vt;
     ge[i] *= k.de;
     gi[i] *= k.di;
   }
+  return any;
 }
 
 // Izhikevich (2003), forward Euler; synaptic currents decay exponentially.
 struct Izhikevich {
-  double dt, a, b, i_ext, de, di;
+  double dt, a, b, i_ext, de, di, vt;
 };
 GLIA_SNN_CLONES
-void update_izhikevich(const Izhikevich& k, double* __restrict v, double* __restrict u,
+int update_izhikevich(const Izhikevich& k, double* __restrict v, double* __restrict u,
                        double* __restrict ge, double* __restrict gi,
                        const int64_t* __restrict ref_until, int64_t t, int64_t n) {
+  int any = 0;
   for (int64_t i = 0; i < n; ++i) {
     const double x = v[i];
     const double vn = x + k.dt * (0.04 * x * x + 5.0 * x + 140.0 - u[i] + ge[i] + gi[i] + k.i_ext);
     u[i] += k.dt * k.a * (k.b * x - u[i]);
     v[i] = t < ref_until[i] ? x : vn;
+    any |= v[i] > k.vt;
     ge[i] *= k.de;
     gi[i] *= k.di;
   }
+  return any;
 }
 
 // x *= decay over a range (traces, adaptive thresholds); src and dst may differ (double buffer).
@@ -342,9 +354,9 @@ Network::Network(const NetworkSpec& spec, double dt_ms, uint64_t seed, int parti
       const double dm = std::exp(-dt_ms / s.tau_m), dx = std::exp(-dt_ms / tau);
       return std::abs(tau - s.tau_m) < 1e-12 * s.tau_m ? dt_ms / s.tau_m * dm : tau / (tau - s.tau_m) * (dx - dm);
     };
-    p.cur = {s.v_rest + s.i_ext, std::exp(-dt_ms / s.tau_m), de, di, coupling(s.tau_e), coupling(s.tau_i)};
-    p.cond = {s.v_rest + s.i_ext, s.e_exc, s.e_inh, dt_ms / s.tau_m, de, di};
-    p.izh = {dt_ms, s.a, s.b, s.i_ext, de, di};
+    p.cur = {s.v_rest + s.i_ext, std::exp(-dt_ms / s.tau_m), de, di, coupling(s.tau_e), coupling(s.tau_i), s.v_thresh};
+    p.cond = {s.v_rest + s.i_ext, s.e_exc, s.e_inh, dt_ms / s.tau_m, de, di, s.v_thresh};
+    p.izh = {dt_ms, s.a, s.b, s.i_ext, de, di, s.v_thresh};
     p.ref_steps = static_cast<int64_t>(std::llround(s.refractory_ms / dt_ms));
     p.adaptive = s.theta_inc > 0;
     p.theta_decay = s.tau_theta > 0 ? std::exp(-dt_ms / s.tau_theta) : 1.0;
@@ -485,16 +497,27 @@ void Network::Impl::update_segment(Part& part, const Segment& s) {
     const int64_t m = std::min(kChunk, s.hi - lo);
     double* pv = v.data() + lo;
     const int64_t* pr = ref_until.data() + lo;
+    int any;
     if (p.s.model == Model::izhikevich)
-      update_izhikevich(p.izh, pv, u.data() + lo, ge.data() + lo, gi.data() + lo, pr, t, m);
+      any = update_izhikevich(p.izh, pv, u.data() + lo, ge.data() + lo, gi.data() + lo, pr, t, m);
     else if (p.s.synapse == Synapse::current)
-      update_lif_current(p.cur, pv, ge.data() + lo, gi.data() + lo, pr, t, m);
+      any = update_lif_current(p.cur, pv, ge.data() + lo, gi.data() + lo, pr, t, m);
     else
-      update_lif_conductance(p.cond, pv, ge.data() + lo, gi.data() + lo, pr, t, m);
+      any = update_lif_conductance(p.cond, pv, ge.data() + lo, gi.data() + lo, pr, t, m);
     if (p.adaptive && p.theta_decay != 1.0) decay(theta.data() + lo, theta.data() + lo, p.theta_decay, m);
     if (p.traced) decay(tr_old + lo, tr + lo, p.trace_decay, m);
+    if (!any) continue;
     const double* th = p.adaptive ? theta.data() + lo : nullptr;
     for (int64_t i = 0; i < m; ++i) {
+      // Skip 16 neurons at a time with one vectorised test; most groups hold no spike.
+      if ((i & 15) == 0 && i + 16 <= m) {
+        int hit = 0;
+        for (int64_t k = i; k < i + 16; ++k) hit |= pv[k] > vt;
+        if (!hit) {
+          i += 15;
+          continue;
+        }
+      }
       if (!(pv[i] > vt + (th ? th[i] : 0.0)) || t < pr[i]) continue;
       const int64_t g = lo + i;
       if (p.s.model == Model::izhikevich) {
