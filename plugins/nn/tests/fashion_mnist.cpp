@@ -1,0 +1,118 @@
+// Trains nn.mlp.train or nn.cnn.train on the full Fashion-MNIST (Debian's dataset-fashion-mnist)
+// through the operators and reports the test accuracy. Minutes, so run by hand:
+//
+//   nn_fashion_mnist mlp|cnn [epochs] [train_limit] [data_dir]
+//
+// Exits 0 when the test accuracy reaches the bar (88% MLP, 90% CNN), 1 otherwise.
+#include "ops.hpp"
+
+#include <glia/testing.hpp>
+
+#include <zlib.h>
+
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+
+using namespace glia;
+using namespace glia::nn_plugin;
+
+namespace {
+// An IDX file (gzip): uint8 items after a big-endian header of dimensions.
+std::vector<uint8_t> read_idx_gz(const std::string& path, std::vector<int64_t>& dims) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) throw std::runtime_error("cannot open " + path);
+  auto read = [&](void* p, unsigned n) {
+    if (gzread(f, p, n) != int(n)) throw std::runtime_error(path + ": truncated");
+  };
+  unsigned char magic[4];
+  read(magic, 4);
+  if (magic[0] || magic[1] || magic[2] != 0x08) throw std::runtime_error(path + ": not a uint8 IDX file");
+  dims.assign(magic[3], 0);
+  size_t total = 1;
+  for (auto& d : dims) {
+    unsigned char b[4];
+    read(b, 4);
+    d = (int64_t(b[0]) << 24) | (b[1] << 16) | (b[2] << 8) | b[3];
+    total *= size_t(d);
+  }
+  std::vector<uint8_t> data(total);
+  read(data.data(), unsigned(total));
+  gzclose(f);
+  return data;
+}
+struct Split {
+  std::vector<float> x;
+  std::vector<int64_t> y;
+  int64_t n = 0;
+};
+Split load(const std::string& dir, const std::string& prefix, int64_t limit) {
+  std::vector<int64_t> di, dl;
+  const auto images = read_idx_gz(dir + "/" + prefix + "-images-idx3-ubyte.gz", di);
+  const auto labels = read_idx_gz(dir + "/" + prefix + "-labels-idx1-ubyte.gz", dl);
+  Split s;
+  s.n = limit > 0 ? std::min(limit, di[0]) : di[0];
+  s.x.resize(size_t(s.n) * 784);
+  for (size_t i = 0; i < s.x.size(); ++i) s.x[i] = images[i] / 255.0f;  // as io.read_idx
+  s.y.assign(labels.begin(), labels.begin() + s.n);
+  return s;
+}
+template <class Train>
+std::vector<uint8_t> train(Train& op_harness, const Split& s, bool images) {
+  if (images) op_harness.input("x", s.x, {s.n, 28, 28});
+  else op_harness.input("x", s.x, {s.n, 784});
+  op_harness.input("y", s.y, {s.n});
+  if (op_harness.run() != GLIA_OK) throw std::runtime_error("training failed: " + op_harness.error());
+  for (const auto& line : op_harness.logs()) std::printf("  %s\n", line.c_str());
+  return op_harness.template output<uint8_t>("model");
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string kind = argc > 1 ? argv[1] : "mlp";
+  const int64_t epochs = argc > 2 ? std::atoll(argv[2]) : (kind == "cnn" ? 5 : 10);
+  const int64_t limit = argc > 3 ? std::atoll(argv[3]) : 0;
+  const std::string dir = argc > 4 ? argv[4] : "/usr/share/datasets/fashion-mnist";
+  try {
+    const Split tr = load(dir, "train", limit), te = load(dir, "t10k", 0);
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<uint8_t> model;
+    if (kind == "cnn") {
+      testing::Harness<CnnTrain> h;
+      h.seed(1);
+      h.param("epochs", epochs);
+      model = train(h, tr, true);
+    } else {
+      testing::Harness<MlpTrain> h;
+      h.seed(1);
+      h.param("widths", std::vector<int64_t>{256});
+      h.param("epochs", epochs);
+      model = train(h, tr, false);
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::vector<int64_t> pred;
+    if (kind == "cnn") {
+      testing::Harness<CnnPredict> p;
+      p.input("model", model, {int64_t(model.size())});
+      p.input("x", te.x, {te.n, 28, 28});
+      if (p.run() != GLIA_OK) throw std::runtime_error(p.error());
+      pred = p.output<int64_t>("y");
+    } else {
+      testing::Harness<MlpPredict> p;
+      p.input("model", model, {int64_t(model.size())});
+      p.input("x", te.x, {te.n, 784});
+      if (p.run() != GLIA_OK) throw std::runtime_error(p.error());
+      pred = p.output<int64_t>("y");
+    }
+    size_t ok = 0;
+    for (size_t i = 0; i < pred.size(); ++i) ok += pred[i] == te.y[i];
+    const double acc = double(ok) / double(pred.size());
+    const double bar = kind == "cnn" ? 0.90 : 0.88;
+    std::printf("%s: %lld epochs on %lld images in %.1f s, test accuracy %.4f (bar %.2f)\n", kind.c_str(),
+                (long long)epochs, (long long)tr.n, seconds, acc, bar);
+    return acc >= bar ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "nn_fashion_mnist: %s\n", e.what());
+    return 2;
+  }
+}
