@@ -18,6 +18,7 @@ function(glia_add_plugin name)
   target_link_libraries(${target} PRIVATE glia::sdk ${ARG_LINK})
   target_link_options(${target} PRIVATE
     -Wl,--version-script=${GLIA_PLUGIN_MAP} -Wl,--no-undefined)
+  set_property(GLOBAL APPEND PROPERTY GLIA_PLUGIN_TARGETS ${target})
   install(TARGETS ${target} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/${GLIA_PLUGIN_SUBDIR}
           COMPONENT runtime)
 endfunction()

@@ -135,7 +135,12 @@ struct StageRun {
   std::vector<MetricRecord> metrics;
 
   ~StageRun() {
-    if (op) op->destroy(op);
+    if (!op) return;
+    try {
+      op->destroy(op);
+    } catch (...) {
+      // Nothing to report at teardown: the instance is gone either way.
+    }
   }
 };
 

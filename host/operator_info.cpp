@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include <charconv>
 #include <cmath>
 #include <regex>
 #include <set>
@@ -88,21 +89,11 @@ Value Value::from_json(int32_t type, const json& j) {
 static std::string float_literal(double f) {
   if (std::isnan(f)) return "nan";
   if (std::isinf(f)) return f > 0 ? "inf" : "-inf";
-  std::ostringstream s;
-  s.precision(17);
-  s << f;
-  std::string text = s.str();
+  char buf[64];
   // Shortest text that reads back to the same double.
-  for (int p = 1; p <= 17; ++p) {
-    std::ostringstream t;
-    t.precision(p);
-    t << f;
-    if (std::stod(t.str()) == f) {
-      text = t.str();
-      break;
-    }
-  }
-  if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
+  const auto end = std::to_chars(buf, buf + sizeof buf, f).ptr;
+  std::string text(buf, end);
+  if (text.find_first_of(".e") == std::string::npos) text += ".0";
   return text;
 }
 

@@ -11,6 +11,7 @@
 #include <map>
 #include <numeric>
 #include <set>
+#include <tuple>
 #include <sstream>
 
 namespace glia::host {
@@ -230,6 +231,14 @@ PipelineSpec parse_pipeline(const fs::path& file) {
     spec.stages.push_back(std::move(st));
   }
 
+  // TOML tables are keyed maps; keep the order of the file, which users read as the pipeline's.
+  auto before = [](const SourcePos& a, const SourcePos& b) { return std::tie(a.line, a.col) < std::tie(b.line, b.col); };
+  std::sort(spec.stages.begin(), spec.stages.end(), [&](const StageSpec& a, const StageSpec& b) { return before(a.pos, b.pos); });
+  for (auto& st : spec.stages) {
+    std::sort(st.params.begin(), st.params.end(), [&](const auto& a, const auto& b) { return before(a.second.pos, b.second.pos); });
+    std::sort(st.inputs.begin(), st.inputs.end(), [&](const InputSpec& a, const InputSpec& b) { return before(a.pos, b.pos); });
+  }
+
   if (const toml::node* sw = doc->get("sweep")) {
     spec.sweep.pos = pos_of(sw->source(), fname);
     const toml::table* t = sw->as_table();
@@ -283,6 +292,8 @@ PipelineSpec parse_pipeline(const fs::path& file) {
         diag.error(spec.sweep.pos, "sweep.mode = \"random\" needs trials = <count>");
     }
   }
+  std::sort(spec.sweep.axes.begin(), spec.sweep.axes.end(),
+            [&](const SweepAxis& a, const SweepAxis& b) { return before(a.pos, b.pos); });
   diag.throw_if_any();
   return spec;
 }
@@ -625,12 +636,16 @@ Plan resolve_pipeline(PipelineSpec spec_in, const Registry& registry) {
       choices.push_back(c);
     }
   } else if (spec.sweep.mode == "zip") {
+    bool equal = true;
     for (const auto& a : axes)
-      if (a.values.size() != axes.front().values.size())
+      if (a.values.size() != axes.front().values.size()) {
+        equal = false;
         diag.error(a.pos, "sweep.mode = \"zip\" needs lists of equal length ('" + a.stage + "." + a.param + "' has " +
                               std::to_string(a.values.size()) + ", the first has " +
                               std::to_string(axes.front().values.size()) + ")");
-    for (size_t t = 0; !axes.empty() && t < axes.front().values.size(); ++t) choices.push_back(std::vector<size_t>(axes.size(), t));
+      }
+    if (!equal) diag.throw_if_any();
+    for (size_t t = 0; t < axes.front().values.size(); ++t) choices.push_back(std::vector<size_t>(axes.size(), t));
   } else {
     glia::Rng rng(glia::derive_seed(spec.seed, 0x5eed));
     for (int64_t t = 0; t < spec.sweep.trials; ++t) {
