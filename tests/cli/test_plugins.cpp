@@ -49,7 +49,7 @@ TEST_CASE("plugins info prints ports and parameters with types, defaults and doc
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Contains("factor  float, default 2.0, range [-100, 100]"));
   CHECK_THAT(r.out, Contains("x  float32|float64, rank 2 (N,D)"));
-  CHECK_THAT(r.out, Contains("y  float64, rank 2 (N,D), saved as .npy"));
+  CHECK_THAT(r.out, Contains("y  float64, rank 2 (N,D)"));
   CHECK_THAT(r.out, Contains("The factor."));
   CHECK_THAT(r.out, Contains("fixture-good 1.0.0"));
 }

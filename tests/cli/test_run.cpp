@@ -77,7 +77,7 @@ TEST_CASE("an override given with --set changes a parameter and lands in the res
 TEST_CASE("sweeps run every trial with its own seed and folder", "[run][sweep]") {
   TempDir dir;
   const std::string base = "[pipeline]\nname = \"sweep\"\nseed = 3\n[stages.noise]\nplugin = \"test.noise\"\n"
-                           "[stages.scale]\nplugin = \"test.scale\"\ninputs = { x = \"noise.x\" }\n";
+                           "[stages.scale]\nplugin = \"test.scale\"\ninputs = { x = \"noise.x\" }\nsave = [\"y\"]\n";
   SECTION("grid") {
     write_text(dir / "p.toml", base + "[sweep]\nmode = \"grid\"\n[sweep.params]\n\"noise.rows\" = [2, 3]\n\"scale.factor\" = [1.0, -1.0]\n");
     auto r = run({(dir / "p.toml").string(), "--out", (dir / "o").string(), "--format", "json"});
@@ -152,7 +152,7 @@ TEST_CASE("Ctrl-C cancels cleanly with exit 130 and leaves no partial files", "[
   TempDir dir;
   write_text(dir / "p.toml", "[pipeline]\nname = \"t\"\n[stages.wait]\nplugin = \"test.sleep\"\n"
                              "[stages.noise]\nplugin = \"test.noise\"\n"
-                             "[stages.scale]\nplugin = \"test.scale\"\ninputs = { x = \"noise.x\" }\n");
+                             "[stages.scale]\nplugin = \"test.scale\"\ninputs = { x = \"noise.x\" }\nsave = [\"y\"]\n");
   auto r = run_glia_and_interrupt({"--plugin-path", GLIA_FIXTURE_GOOD_DIR, "run", (dir / "p.toml").string(), "--out",
                                    (dir / "o").string()},
                                   1000);
