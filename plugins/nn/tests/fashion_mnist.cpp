@@ -8,6 +8,7 @@
 
 #include <glia/testing.hpp>
 
+#include <cblas.h>
 #include <zlib.h>
 
 #include <chrono>
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
   const int64_t epochs = argc > 2 ? std::atoll(argv[2]) : (kind == "cnn" ? 5 : 10);
   const int64_t limit = argc > 3 ? std::atoll(argv[3]) : 0;
   const std::string dir = argc > 4 ? argv[4] : "/usr/share/datasets/fashion-mnist";
+  openblas_set_num_threads(1);  // as the host runs plugins: parallelism comes from TBB
   try {
     const Split tr = load(dir, "train", limit), te = load(dir, "t10k", 0);
     const auto t0 = std::chrono::steady_clock::now();

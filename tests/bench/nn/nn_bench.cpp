@@ -9,6 +9,7 @@
 #include <glia/nn/train.hpp>
 #include <glia/random.hpp>
 
+#include <cblas.h>
 #include <tbb/global_control.h>
 
 #include <chrono>
@@ -19,6 +20,7 @@
 using namespace glia::nn;
 
 int main(int argc, char** argv) {
+  openblas_set_num_threads(1);  // as the host runs plugins: parallelism comes from TBB
   const std::string kind = argc > 1 ? argv[1] : "mlp";
   const size_t threads = argc > 2 ? size_t(std::atoi(argv[2])) : 1;
   const size_t batches = argc > 3 ? size_t(std::atoi(argv[3])) : (kind == "cnn" ? 30 : 300);
