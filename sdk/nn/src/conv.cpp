@@ -14,6 +14,20 @@ using json = nlohmann::json;
 // Samples per conv task: fixed, so weight-gradient partial sums are the same for any thread count.
 constexpr size_t kConvBlock = 8;
 
+// Sum of v[0..n) in a fixed order over 8 interleaved lanes: vectorises, and never depends on
+// the thread count.
+template <class T>
+static T lane_sum(const T* v, size_t n) {
+  T lanes[8] = {};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (size_t j = 0; j < 8; ++j) lanes[j] += v[i + j];
+  for (; i < n; ++i) lanes[i % 8] += v[i];
+  T sum = 0;
+  for (T l : lanes) sum += l;
+  return sum;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Conv2d
 
@@ -58,6 +72,16 @@ std::vector<Parameter<T>*> Conv2d<T>::parameters() {
   return {&weight};
 }
 
+// The output columns [lo, hi) whose input column ow*s + kj - p falls inside the image: the
+// loops below then run without bounds checks (and vectorise for stride 1).
+static void valid_columns(size_t W, size_t Wo, size_t s, size_t p, size_t kj, size_t& lo, size_t& hi) {
+  const ptrdiff_t shift = ptrdiff_t(kj) - ptrdiff_t(p);  // input column of ow = 0
+  lo = shift >= 0 ? 0 : size_t((-shift + ptrdiff_t(s) - 1) / ptrdiff_t(s));
+  const ptrdiff_t last = ptrdiff_t(W) - 1 - shift;  // ow*s <= last
+  hi = last < 0 ? 0 : std::min(Wo, size_t(last) / s + 1);
+  lo = std::min(lo, hi);
+}
+
 // col (C*k*k, Ho*Wo): row (c,ki,kj) holds the input pixel each output position sees there.
 template <class T>
 static void im2col(const T* x, size_t C, size_t H, size_t W, size_t k, size_t s, size_t p,
@@ -66,6 +90,8 @@ static void im2col(const T* x, size_t C, size_t H, size_t W, size_t k, size_t s,
     for (size_t ki = 0; ki < k; ++ki)
       for (size_t kj = 0; kj < k; ++kj) {
         T* row = col + ((c * k + ki) * k + kj) * Ho * Wo;
+        size_t lo, hi;
+        valid_columns(W, Wo, s, p, kj, lo, hi);
         for (size_t oh = 0; oh < Ho; ++oh) {
           const ptrdiff_t ih = ptrdiff_t(oh * s + ki) - ptrdiff_t(p);
           T* out = row + oh * Wo;
@@ -74,10 +100,13 @@ static void im2col(const T* x, size_t C, size_t H, size_t W, size_t k, size_t s,
             continue;
           }
           const T* in = x + (c * H + size_t(ih)) * W;
-          for (size_t ow = 0; ow < Wo; ++ow) {
-            const ptrdiff_t iw = ptrdiff_t(ow * s + kj) - ptrdiff_t(p);
-            out[ow] = (iw >= 0 && iw < ptrdiff_t(W)) ? in[iw] : T(0);
-          }
+          const ptrdiff_t shift = ptrdiff_t(kj) - ptrdiff_t(p);
+          std::fill(out, out + lo, T(0));
+          if (s == 1)
+            std::copy(in + ptrdiff_t(lo) + shift, in + ptrdiff_t(hi) + shift, out + lo);
+          else
+            for (size_t ow = lo; ow < hi; ++ow) out[ow] = in[ptrdiff_t(ow * s) + shift];
+          std::fill(out + hi, out + Wo, T(0));
         }
       }
 }
@@ -90,13 +119,19 @@ static void col2im_add(const T* col, size_t C, size_t H, size_t W, size_t k, siz
     for (size_t ki = 0; ki < k; ++ki)
       for (size_t kj = 0; kj < k; ++kj) {
         const T* row = col + ((c * k + ki) * k + kj) * Ho * Wo;
+        size_t lo, hi;
+        valid_columns(W, Wo, s, p, kj, lo, hi);
         for (size_t oh = 0; oh < Ho; ++oh) {
           const ptrdiff_t ih = ptrdiff_t(oh * s + ki) - ptrdiff_t(p);
           if (ih < 0 || ih >= ptrdiff_t(H)) continue;
           T* out = x + (c * H + size_t(ih)) * W;
-          for (size_t ow = 0; ow < Wo; ++ow) {
-            const ptrdiff_t iw = ptrdiff_t(ow * s + kj) - ptrdiff_t(p);
-            if (iw >= 0 && iw < ptrdiff_t(W)) out[iw] += row[oh * Wo + ow];
+          const ptrdiff_t shift = ptrdiff_t(kj) - ptrdiff_t(p);
+          if (s == 1) {
+            T* dst = out + shift;
+            const T* src = row + oh * Wo;
+            for (size_t ow = lo; ow < hi; ++ow) dst[ow] += src[ow];
+          } else {
+            for (size_t ow = lo; ow < hi; ++ow) out[ptrdiff_t(ow * s) + shift] += row[oh * Wo + ow];
           }
         }
       }
@@ -141,8 +176,7 @@ void Conv2d<T>::backward(const Tensor<T>& x, const Tensor<T>&, const Tensor<T>& 
       im2col(xn, in_, H, W, k_, stride_, pad_, Ho, Wo, col.data());
       // dW (O, CKK) += dy_n (O, HoWo) col^T (HoWo, CKK)
       gemm(false, true, out_, ckk, plane, T(1), dyn, plane, col.data(), plane, T(1), dw, ckk);
-      for (size_t o = 0; o < out_; ++o)
-        for (size_t i = 0; i < plane; ++i) db[o] += dyn[o * plane + i];
+      for (size_t o = 0; o < out_; ++o) db[o] += lane_sum(dyn + o * plane, plane);
       if (dx) {
         // dcol (CKK, HoWo) = W^T (CKK, O) dy_n (O, HoWo), then scattered back onto the image
         gemm(true, false, ckk, plane, out_, T(1), weight.value.data(), ckk, dyn, plane, T(0),

@@ -127,7 +127,7 @@ void Elementwise<T>::forward(const Tensor<T>& x, Tensor<T>& y, bool) {
   T* out = y.data();
   switch (kind_) {
     case Activation::relu:
-      for (size_t i = 0; i < n; ++i) out[i] = in[i] > T(0) ? in[i] : T(0);
+      for (size_t i = 0; i < n; ++i) out[i] = std::max(in[i], T(0));
       break;
     case Activation::gelu:  // 0.5 x (1 + erf(x / sqrt 2))
       for (size_t i = 0; i < n; ++i)
@@ -157,7 +157,10 @@ void Elementwise<T>::backward(const Tensor<T>& x, const Tensor<T>& y, const Tens
   T* d = dx->data();
   switch (kind_) {
     case Activation::relu:
-      for (size_t i = 0; i < n; ++i) d[i] = in[i] > T(0) ? g[i] : T(0);
+      for (size_t i = 0; i < n; ++i) {
+        const T gi = g[i];  // loaded unconditionally so that the select vectorises
+        d[i] = in[i] > T(0) ? gi : T(0);
+      }
       break;
     case Activation::gelu: {  // Phi(x) + x phi(x)
       const T inv_sqrt_2pi = T(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
