@@ -6,6 +6,9 @@
 
 namespace glia::nn {
 
+// Elements per optimizer task: large enough to amortise scheduling.
+constexpr size_t kElementBlock = 1 << 15;
+
 template <class T>
 Optimizer<T>::Optimizer(std::vector<Parameter<T>*> params, double lr)
     : params_(std::move(params)), lr_(lr) {
@@ -76,13 +79,15 @@ void Adam<T>::step() {
     const T* grad = this->params_[k]->grad.data();
     T* m = m_[k].data();
     T* v = v_[k].data();
-    const size_t n = m_[k].size();
-    for (size_t i = 0; i < n; ++i) {  // one fused pass per parameter
-      const T g = grad[i] + l2 * p[i];
-      m[i] = b1 * m[i] + (T(1) - b1) * g;
-      v[i] = b2 * v[i] + (T(1) - b2) * g * g;
-      p[i] = shrink * p[i] - step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
-    }
+    // Elementwise, so splitting into blocks cannot change any result.
+    parallel_blocks(m_[k].size(), kElementBlock, [&](size_t i0, size_t i1) {
+      for (size_t i = i0; i < i1; ++i) {  // one fused pass per parameter
+        const T g = grad[i] + l2 * p[i];
+        m[i] = b1 * m[i] + (T(1) - b1) * g;
+        v[i] = b2 * v[i] + (T(1) - b2) * g * g;
+        p[i] = shrink * p[i] - step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+      }
+    });
   }
 }
 
