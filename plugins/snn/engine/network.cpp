@@ -160,6 +160,7 @@ struct Network::Impl {
   std::vector<int64_t> ref_until; // v is held while t < ref_until
   std::vector<double> ring_e, ring_i;  // (ring_len, n) delayed inputs by arrival step
   std::vector<int32_t> prev;      // spikes of the previous step, ascending
+  bool learning = true;
 
   void build_parts(int partitions);
   void build_synapses();
@@ -430,7 +431,7 @@ void Network::Impl::step_part(Part& part) {
           else ring[((prev_t + d) % ring_len) * n + q[k]] += w[k];
         }
       }
-      if (!pj.plastic) continue;
+      if (!pj.plastic || !learning) continue;
       // Pre spike: depression by the target's trace.
       const double eta = pj.s.eta_pre, lo = pj.s.w_min;
       if (pj.s.stdp == Stdp::additive)
@@ -441,7 +442,7 @@ void Network::Impl::step_part(Part& part) {
   }
   // Post spikes among this block's own neurons: potentiation by the sources' traces.
   auto first = std::lower_bound(prev.begin(), prev.end(), static_cast<int32_t>(part.lo));
-  for (auto it = first; it != prev.end() && *it < part.hi; ++it) {
+  for (auto it = first; learning && it != prev.end() && *it < part.hi; ++it) {
     const Pop& p = pops[pop_of[*it]];
     for (const int j : p.in_plastic) {
       Csr& c = part.csr[j];
@@ -600,6 +601,8 @@ void Network::set_spike_input(int pop, std::vector<uint8_t> raster, int64_t step
   p.raster = std::move(raster);
   p.raster_steps = steps;
 }
+
+void Network::set_learning(bool on) { m_->learning = on; }
 
 void Network::reset_state() {
   m_->init_state(false);

@@ -58,7 +58,13 @@ std::string raster_svg(std::span<const int64_t> spike_steps, std::span<const int
     while (q + 1 < np && g >= pop_first[q + 1]) ++q;
     const double x = left + w * spike_steps[k] / steps;
     const double y = top + h1 * (g + 0.5) / n;
-    paths[q] += "M" + fmt(x) + " " + fmt(y) + "h" + fmt(dot);
+    std::string& d = paths[q];
+    d += 'M';
+    d += fmt(x);
+    d += ' ';
+    d += fmt(y);
+    d += 'h';
+    d += fmt(dot);
   }
   for (size_t q = 0; q < paths.size(); ++q)
     if (!paths[q].empty())
@@ -80,7 +86,10 @@ std::string raster_svg(std::span<const int64_t> spike_steps, std::span<const int
     for (int64_t b = 0; b < bins; ++b) {
       const double x = left + w * (b + 0.5) / bins;
       const double y = y0 + h2 * (1.0 - rates[q * bins + b] / peak);
-      pts += fmt(x) + "," + fmt(y) + " ";
+      pts += fmt(x);
+      pts += ',';
+      pts += fmt(y);
+      pts += ' ';
     }
     o += "<polyline fill=\"none\" stroke=\"" + std::string(kColors[q % 8]) + "\" stroke-width=\"1.5\" points=\"" + pts + "\"/>\n";
     o += "<text x=\"" + fmt(left + 8 + 90 * q) + "\" y=\"" + fmt(y0 + 14) + "\" fill=\"" + kColors[q % 8] + "\">" +

@@ -1,6 +1,7 @@
 // The full-size STDP experiment (Diehl & Cook 2015 style) on Fashion-MNIST.
 //   snn_diehl_cook [--train 10000] [--assign 2000] [--test 2000] [--neurons 100] [--epochs 1]
-//                  [--seed 1] [--threads 1] [--data /usr/share/datasets/fashion-mnist]
+//                  [--seed 1] [--threads 1] [--theta-inc 0.01] [--eta-post 0.01] [--mean-pixel 50]
+//                  [--data /usr/share/datasets/fashion-mnist]
 // Training images are the first --train of the training set, assignment images the next --assign,
 // test images the first --test of the test set.
 #include <glia/snn_diehl_cook.hpp>
@@ -25,6 +26,9 @@ int main(int argc, char** argv) {
     else if (a == "--test") n_test = std::atoll(v);
     else if (a == "--neurons") cfg.n_exc = std::atoll(v);
     else if (a == "--epochs") cfg.epochs = std::atoi(v);
+    else if (a == "--theta-inc") cfg.theta_inc = std::atof(v);
+    else if (a == "--eta-post") cfg.eta_post = std::atof(v);
+    else if (a == "--mean-pixel") cfg.mean_pixel = std::atof(v);
     else if (a == "--seed") seed = std::strtoull(v, nullptr, 10);
     else if (a == "--threads") threads = std::atoi(v);
     else if (a == "--data") data = v;

@@ -125,6 +125,8 @@ class Network {
   // Resets membrane state, synaptic variables, traces, ring buffers and refractoriness; weights
   // and adaptive thresholds are kept (they are what a network learns).
   void reset_state();
+  // Switches every STDP projection on or off (weights freeze while off).
+  void set_learning(bool on);
   // Diehl & Cook weight normalisation: scales each post neuron's incoming weights of projection
   // `proj` to sum to `total`.
   void normalize_incoming(int proj, double total);
