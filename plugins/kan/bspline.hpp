@@ -1,0 +1,45 @@
+// B-splines on a per-input knot vector, evaluated with local support: for an x only the k+1
+// bases of its knot span are non-zero, so they are computed by the triangular Cox-de Boor
+// recursion (The NURBS Book, A2.2) instead of the full [G+k] recursion pykan and efficient-kan run.
+//
+// Conventions follow pykan's B_batch: a knot vector of G+2k+1 knots gives G+k bases
+// B_0..B_{G+k-1}; a basis is 0 outside [t_0, t_last), and 0/0 in the recursion counts as 0
+// (pykan's nan_to_num), which keeps repeated knots (from quantile grids) harmless.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace glia::kan {
+
+inline constexpr int kMaxOrder = 5;
+
+// The k+1 bases that can be non-zero at x, B_{first..first+k}, and their derivatives.
+template <class T>
+struct LocalBasis {
+  int first = 0;             // index of the first basis; may be < 0 or run past the last basis
+  bool inside = false;       // false: x is outside [t_0, t_last), every basis is 0
+  T value[kMaxOrder + 1];
+  T slope[kMaxOrder + 1];    // dB/dx
+};
+
+// knots: n = G+2k+1 increasing (non-decreasing) values. Computes the local bases at x.
+template <class T>
+void local_basis(const T* knots, int n, int k, T x, LocalBasis<T>& out, bool with_slope);
+
+// Uniform knots on [lo, hi] with G intervals, extended by k knots on each side (pykan's
+// linspace + extend_grid).
+template <class T>
+std::vector<T> uniform_knots(T lo, T hi, int G, int k);
+
+// Extends G+1 grid points by k knots on each side with the end spacings (pykan's extend_grid).
+template <class T>
+std::vector<T> extend_knots(const std::vector<T>& points, int k);
+
+// Least-squares spline coefficients: for one input with knots, samples x (n_samples) and values
+// y (n_samples x columns, row-major), returns coef (bases x columns, row-major) minimising
+// ||B(x) coef - y||, the minimum-norm solution when under-determined (torch.linalg.lstsq).
+std::vector<double> fit_spline(const std::vector<double>& knots, int k, const std::vector<double>& x,
+                               const std::vector<double>& y, size_t columns);
+
+}  // namespace glia::kan

@@ -1,0 +1,724 @@
+#include "kan.hpp"
+
+#include <glia/random.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+
+namespace glia::kan {
+
+namespace {
+
+template <class T>
+T silu(T x) {
+  return x / (T(1) + std::exp(-x));
+}
+template <class T>
+T silu_slope(T x) {
+  const T s = T(1) / (T(1) + std::exp(-x));
+  return s * (T(1) + x * (T(1) - s));
+}
+
+// Layout of the flat parameter vector: per layer coef, scale_base, scale_sp, bias.
+template <class T>
+void assign_offsets(Model<T>& m) {
+  size_t offset = 0, affine = 0;
+  for (auto& L : m.layers) {
+    L.coef = offset;
+    offset += L.in * L.bases() * L.out;
+    L.scale_base = offset;
+    offset += L.in * L.out;
+    L.scale_sp = offset;
+    offset += L.in * L.out;
+    L.bias = offset;
+    offset += L.out;
+    L.affine = affine;
+    affine += L.in * L.out * 4;
+  }
+  m.params.name = "kan";
+  m.params.value = nn::Tensor<T>::from_shape({offset});
+  m.params.value.fill(T(0));
+  m.params.grad = nn::Tensor<T>::from_shape({offset});
+  m.params.grad.fill(T(0));
+  m.affine.name = "affine";
+  m.affine.value = nn::Tensor<T>::from_shape({affine});
+  m.affine.value.fill(T(0));
+  m.affine.grad = nn::Tensor<T>::from_shape({affine});
+  m.affine.grad.fill(T(0));
+}
+
+// Features of one row block: [silu(x_i), B_0(x_i) .. B_{nb-1}(x_i)] per input.
+template <class T>
+void layer_features(const Layer<T>& L, const T* x, size_t b0, size_t b1, T* F) {
+  const size_t nb = L.bases(), stride = nb + 1, K = L.features();
+  const int n = static_cast<int>(L.n_knots());
+  LocalBasis<T> basis;
+  for (size_t b = b0; b < b1; ++b) {
+    T* row = F + b * K;
+    std::fill(row, row + K, T(0));
+    for (size_t i = 0; i < L.in; ++i) {
+      const T xi = x[b * L.in + i];
+      T* f = row + i * stride;
+      f[0] = silu(xi);
+      local_basis(L.knots_of(i), n, L.order, xi, basis, false);
+      if (!basis.inside) continue;
+      for (int r = 0; r <= L.order; ++r) {
+        const int m = basis.first + r;
+        if (m >= 0 && m < static_cast<int>(nb)) f[1 + m] = basis.value[r];
+      }
+    }
+  }
+}
+
+template <class T>
+void fuse_weights(const Model<T>& m, size_t l, T* W) {
+  const Layer<T>& L = m.layers[l];
+  const size_t nb = L.bases(), out = L.out;
+  const T* coef = m.coef(l);
+  const T* sb = m.scale_base(l);
+  const T* sp = m.scale_sp(l);
+  for (size_t i = 0; i < L.in; ++i) {
+    T* w = W + i * (nb + 1) * out;
+    for (size_t o = 0; o < out; ++o) w[o] = L.mask[i * out + o] * sb[i * out + o];
+    for (size_t j = 0; j < nb; ++j)
+      for (size_t o = 0; o < out; ++o)
+        w[(1 + j) * out + o] = L.mask[i * out + o] * sp[i * out + o] * coef[(i * nb + j) * out + o];
+  }
+}
+
+template <class T>
+void ensure_workspace(const Model<T>& m, size_t batch, Workspace<T>& ws) {
+  const size_t depth = m.depth();
+  ws.batch = batch;
+  ws.act.resize(depth + 1);
+  ws.grad_act.resize(depth + 1);
+  ws.features.resize(depth);
+  ws.weights.resize(depth);
+  ws.grad_features.resize(depth);
+  ws.grad_weights.resize(depth);
+  for (size_t l = 0; l <= depth; ++l) {
+    ws.act[l].resize(batch * m.widths[l]);
+    ws.grad_act[l].assign(batch * m.widths[l], T(0));  // backward and the regulariser add into it
+  }
+  for (size_t l = 0; l < depth; ++l) {
+    ws.features[l].resize(batch * m.layers[l].features());
+    ws.weights[l].resize(m.layers[l].features() * m.layers[l].out);
+  }
+}
+
+}  // namespace
+
+const char* fn_name(Fn f) {
+  static const char* names[] = {"x", "x^2", "x^3", "x^4", "1/x", "sqrt", "exp", "log", "sin", "tanh", "abs", "sigmoid", "0"};
+  return f == Fn::none ? "spline" : names[static_cast<int>(f)];
+}
+
+// pykan's SYMBOLIC_LIB complexities.
+int fn_complexity(Fn f) {
+  static const int c[] = {1, 2, 3, 3, 2, 2, 2, 2, 2, 3, 3, 4, 0};
+  return f == Fn::none ? 0 : c[static_cast<int>(f)];
+}
+
+double fn_eval(Fn f, double u) {
+  switch (f) {
+    case Fn::x: return u;
+    case Fn::x2: return u * u;
+    case Fn::x3: return u * u * u;
+    case Fn::x4: return u * u * u * u;
+    case Fn::inv: return std::abs(u) < 1e-4 ? 1e4 * u * 1e4 : 1.0 / u;  // linear through 0 near the pole
+    case Fn::sqrt: return u > 0 ? std::sqrt(u) : 0.0;
+    case Fn::exp: return std::exp(std::min(u, 700.0));
+    case Fn::log: return u > 1e-300 ? std::log(u) : std::log(1e-300);
+    case Fn::sin: return std::sin(u);
+    case Fn::tanh: return std::tanh(u);
+    case Fn::abs: return std::abs(u);
+    case Fn::sigmoid: return 1.0 / (1.0 + std::exp(-u));
+    case Fn::zero: return 0.0;
+    case Fn::none: break;
+  }
+  return 0.0;
+}
+
+double fn_slope(Fn f, double u) {
+  switch (f) {
+    case Fn::x: return 1;
+    case Fn::x2: return 2 * u;
+    case Fn::x3: return 3 * u * u;
+    case Fn::x4: return 4 * u * u * u;
+    case Fn::inv: return std::abs(u) < 1e-4 ? 1e8 : -1.0 / (u * u);
+    case Fn::sqrt: return u > 1e-12 ? 0.5 / std::sqrt(u) : 0.0;
+    case Fn::exp: return std::exp(std::min(u, 700.0));
+    case Fn::log: return u > 1e-300 ? 1.0 / u : 0.0;
+    case Fn::sin: return std::cos(u);
+    case Fn::tanh: { const double t = std::tanh(u); return 1 - t * t; }
+    case Fn::abs: return u > 0 ? 1.0 : (u < 0 ? -1.0 : 0.0);
+    case Fn::sigmoid: { const double s = 1.0 / (1.0 + std::exp(-u)); return s * (1 - s); }
+    case Fn::zero: return 0.0;
+    case Fn::none: break;
+  }
+  return 0.0;
+}
+
+template <class T>
+bool Layer<T>::has_symbolic() const {
+  return std::any_of(symbolic.begin(), symbolic.end(), [](Fn f) { return f != Fn::none; });
+}
+
+template <class T>
+bool Model<T>::has_symbolic() const {
+  return std::any_of(layers.begin(), layers.end(), [](const Layer<T>& L) { return L.has_symbolic(); });
+}
+
+template <class T>
+Model<T> empty_model(const std::vector<size_t>& widths, int grid, int order, double grid_lo, double grid_hi) {
+  if (widths.size() < 2) throw std::invalid_argument("widths needs at least an input and an output width");
+  if (std::any_of(widths.begin(), widths.end(), [](size_t w) { return w == 0; }))
+    throw std::invalid_argument("widths must be positive");
+  if (grid < 1) throw std::invalid_argument("grid must be at least 1");
+  if (order < 1 || order > kMaxOrder) throw std::invalid_argument("k must be in [1, 5]");
+  if (!(grid_hi > grid_lo)) throw std::invalid_argument("grid_range must be increasing");
+  Model<T> m;
+  m.widths = widths;
+  m.grid = grid;
+  m.order = order;
+  for (size_t l = 0; l + 1 < widths.size(); ++l) {
+    Layer<T> L;
+    L.in = widths[l];
+    L.out = widths[l + 1];
+    L.grid = grid;
+    L.order = order;
+    const auto knots = uniform_knots<T>(T(grid_lo), T(grid_hi), grid, order);
+    for (size_t i = 0; i < L.in; ++i) L.knots.insert(L.knots.end(), knots.begin(), knots.end());
+    L.mask.assign(L.in * L.out, T(1));
+    L.symbolic.assign(L.in * L.out, Fn::none);
+    m.layers.push_back(std::move(L));
+  }
+  assign_offsets(m);
+  return m;
+}
+
+template <class T>
+Model<T> init_model(const std::vector<size_t>& widths, int grid, int order, const InitOptions& opt,
+                    uint64_t seed) {
+  Model<T> m = empty_model<T>(widths, grid, order, opt.grid_lo, opt.grid_hi);
+  for (size_t l = 0; l < m.depth(); ++l) {
+    Layer<T>& L = m.layers[l];
+    Rng rng = Rng::stream(seed, l);
+    const size_t nb = L.bases(), out = L.out;
+    // Noise at the G+1 grid points, fitted by least squares (min-norm: G+1 points, G+k bases).
+    std::vector<double> points(grid + 1), knots(L.n_knots());
+    for (int g = 0; g <= grid; ++g) points[g] = opt.grid_lo + (opt.grid_hi - opt.grid_lo) * g / grid;
+    const auto uk = uniform_knots<double>(opt.grid_lo, opt.grid_hi, grid, order);
+    for (size_t i = 0; i < L.in; ++i) {
+      std::vector<double> noise((grid + 1) * out);
+      for (auto& v : noise) v = (rng.uniform() - 0.5) * opt.noise_scale / grid;
+      const auto c = fit_spline(uk, order, points, noise, out);
+      for (size_t j = 0; j < nb; ++j)
+        for (size_t o = 0; o < out; ++o) m.coef(l)[(i * nb + j) * out + o] = T(c[j * out + o]);
+    }
+    const double root = std::sqrt(static_cast<double>(L.in));
+    for (size_t e = 0; e < L.in * out; ++e) {
+      m.scale_base(l)[e] = T(opt.scale_base_mu / root + opt.scale_base_sigma * (rng.uniform() * 2 - 1) / root);
+      m.scale_sp(l)[e] = T(opt.scale_sp / root);
+    }
+  }
+  return m;
+}
+
+template <class To, class From>
+Model<To> convert(const Model<From>& m) {
+  Model<To> r = empty_model<To>(m.widths, m.grid, m.order);
+  for (size_t l = 0; l < m.depth(); ++l) {
+    r.layers[l].knots.assign(m.layers[l].knots.begin(), m.layers[l].knots.end());
+    r.layers[l].mask.assign(m.layers[l].mask.begin(), m.layers[l].mask.end());
+    r.layers[l].symbolic = m.layers[l].symbolic;
+  }
+  std::copy(m.params.value.begin(), m.params.value.end(), r.params.value.begin());
+  std::copy(m.affine.value.begin(), m.affine.value.end(), r.affine.value.begin());
+  return r;
+}
+
+template <class T>
+const std::vector<T>& forward(const Model<T>& m, const T* x, size_t batch, Workspace<T>& ws) {
+  ensure_workspace(m, batch, ws);
+  std::copy(x, x + batch * m.widths[0], ws.act[0].begin());
+  for (size_t l = 0; l < m.depth(); ++l) {
+    const Layer<T>& L = m.layers[l];
+    const size_t K = L.features();
+    const T* in = ws.act[l].data();
+    T* F = ws.features[l].data();
+    T* Y = ws.act[l + 1].data();
+    fuse_weights(m, l, ws.weights[l].data());
+    nn::parallel_blocks(batch, nn::kRowBlock, [&](size_t b0, size_t b1) {
+      layer_features(L, in, b0, b1, F);
+      for (size_t b = b0; b < b1; ++b) std::copy(m.bias(l), m.bias(l) + L.out, Y + b * L.out);
+    });
+    nn::parallel_gemm<T>(false, false, batch, L.out, K, T(1), F, K, ws.weights[l].data(), L.out, T(1), Y, L.out);
+    if (!L.has_symbolic()) continue;
+    nn::parallel_blocks(batch, nn::kRowBlock, [&](size_t b0, size_t b1) {
+      for (size_t b = b0; b < b1; ++b)
+        for (size_t i = 0; i < L.in; ++i)
+          for (size_t o = 0; o < L.out; ++o) {
+            const Fn f = L.symbolic[i * L.out + o];
+            if (f == Fn::none) continue;
+            const T* p = m.affine_of(l, i, o);
+            Y[b * L.out + o] += p[0] * T(fn_eval(f, double(p[1] * in[b * L.in + i] + p[2]))) + p[3];
+          }
+    });
+  }
+  return ws.act.back();
+}
+
+template <class T>
+void backward(Model<T>& m, Workspace<T>& ws, bool input_grad) {
+  const size_t batch = ws.batch;
+  T* grad = m.params.grad.data();
+  for (size_t l = m.depth(); l-- > 0;) {
+    const Layer<T>& L = m.layers[l];
+    const size_t K = L.features(), nb = L.bases(), out = L.out, stride = nb + 1;
+    const T* dY = ws.grad_act[l + 1].data();
+    const T* F = ws.features[l].data();
+    auto& dW = ws.grad_weights[l];
+    dW.resize(K * out);
+    nn::parallel_gemm<T>(true, false, K, out, batch, T(1), F, K, dY, out, T(0), dW.data(), out);
+
+    // Chain dW into coef, scale_base and scale_sp; bias gets the column sums of dY.
+    const T* coef = m.coef(l);
+    const T* sp = m.scale_sp(l);
+    T* g_coef = grad + L.coef;
+    T* g_sb = grad + L.scale_base;
+    T* g_sp = grad + L.scale_sp;
+    T* g_bias = grad + L.bias;
+    for (size_t i = 0; i < L.in; ++i) {
+      const T* dw = dW.data() + i * stride * out;
+      for (size_t o = 0; o < out; ++o) g_sb[i * out + o] += L.mask[i * out + o] * dw[o];
+      for (size_t j = 0; j < nb; ++j)
+        for (size_t o = 0; o < out; ++o) {
+          const size_t e = i * out + o, c = (i * nb + j) * out + o;
+          const T g = L.mask[e] * dw[(1 + j) * out + o];
+          g_coef[c] += g * sp[e];
+          g_sp[e] += g * coef[c];
+        }
+    }
+    for (size_t b = 0; b < batch; ++b)
+      for (size_t o = 0; o < out; ++o) g_bias[o] += dY[b * out + o];
+
+    const bool symbolic = L.has_symbolic();
+    if (symbolic) {
+      // Affine parameters of locked edges: serial over the batch, in order (deterministic).
+      const T* x = ws.act[l].data();
+      T* g_aff = m.affine.grad.data() + L.affine;
+      for (size_t b = 0; b < batch; ++b)
+        for (size_t i = 0; i < L.in; ++i)
+          for (size_t o = 0; o < out; ++o) {
+            const Fn f = L.symbolic[i * out + o];
+            if (f == Fn::none) continue;
+            const T* p = m.affine_of(l, i, o);
+            const double u = double(p[1] * x[b * L.in + i] + p[2]);
+            const T g = dY[b * out + o], fu = T(fn_eval(f, u)), slope = T(fn_slope(f, u));
+            T* ga = g_aff + (i * out + o) * 4;
+            ga[0] += g * fu;
+            ga[1] += g * p[0] * slope * x[b * L.in + i];
+            ga[2] += g * p[0] * slope;
+            ga[3] += g;
+          }
+    }
+    if (l == 0 && !input_grad) break;
+
+    auto& dF = ws.grad_features[l];
+    dF.resize(batch * K);
+    nn::parallel_gemm<T>(false, true, batch, K, out, T(1), dY, out, ws.weights[l].data(), out, T(0), dF.data(), K);
+    const T* x = ws.act[l].data();
+    T* dX = ws.grad_act[l].data();
+    const int n = static_cast<int>(L.n_knots());
+    nn::parallel_blocks(batch, nn::kRowBlock, [&](size_t b0, size_t b1) {
+      LocalBasis<T> basis;
+      for (size_t b = b0; b < b1; ++b)
+        for (size_t i = 0; i < L.in; ++i) {
+          const T xi = x[b * L.in + i];
+          const T* df = dF.data() + b * K + i * stride;
+          T g = df[0] * silu_slope(xi);
+          local_basis(L.knots_of(i), n, L.order, xi, basis, true);
+          if (basis.inside)
+            for (int r = 0; r <= L.order; ++r) {
+              const int j = basis.first + r;
+              if (j >= 0 && j < static_cast<int>(nb)) g += df[1 + j] * basis.slope[r];
+            }
+          if (symbolic)
+            for (size_t o = 0; o < out; ++o) {
+              const Fn f = L.symbolic[i * out + o];
+              if (f == Fn::none) continue;
+              const T* p = m.affine_of(l, i, o);
+              g += dY[b * out + o] * p[0] * p[1] * T(fn_slope(f, double(p[1] * xi + p[2])));
+            }
+          dX[b * L.in + i] += g;
+        }
+    });
+  }
+}
+
+template <class T>
+double regularization(Model<T>& m, Workspace<T>& ws, const Regularizer& reg, bool with_grad) {
+  const size_t batch = ws.batch;
+  if (batch < 2) return 0.0;
+  double total = 0;
+  for (size_t l = 0; l < m.depth(); ++l) {
+    const Layer<T>& L = m.layers[l];
+    const size_t in = L.in, out = L.out, nb = L.bases();
+    const int n = static_cast<int>(L.n_knots());
+    const T* x = ws.act[l].data();
+    const T* coef = m.coef(l);
+    const T* sb = m.scale_base(l);
+    const T* sp = m.scale_sp(l);
+    // phi[(i * out + o) * batch + b], in double for the statistics.
+    std::vector<double> phi(in * out * batch), x_mean(in), x_std(in);
+    LocalBasis<T> basis;
+    for (size_t i = 0; i < in; ++i) {
+      double s = 0, s2 = 0;
+      for (size_t b = 0; b < batch; ++b) s += x[b * in + i];
+      x_mean[i] = s / batch;
+      for (size_t b = 0; b < batch; ++b) s2 += (x[b * in + i] - x_mean[i]) * (x[b * in + i] - x_mean[i]);
+      x_std[i] = std::sqrt(s2 / (batch - 1));
+      for (size_t b = 0; b < batch; ++b) {
+        const T xi = x[b * in + i];
+        local_basis(L.knots_of(i), n, L.order, xi, basis, false);
+        const double base = double(silu(xi));
+        for (size_t o = 0; o < out; ++o) {
+          const size_t e = i * out + o;
+          double spline = 0;
+          if (basis.inside)
+            for (int r = 0; r <= L.order; ++r) {
+              const int j = basis.first + r;
+              if (j >= 0 && j < static_cast<int>(nb)) spline += double(coef[(i * nb + j) * out + o]) * basis.value[r];
+            }
+          phi[e * batch + b] = double(L.mask[e]) * (double(sb[e]) * base + double(sp[e]) * spline);
+        }
+      }
+    }
+    std::vector<double> v(in * out), phi_mean(in * out), phi_std(in * out);
+    for (size_t e = 0; e < in * out; ++e) {
+      const double* p = phi.data() + e * batch;
+      double s = 0, s2 = 0;
+      for (size_t b = 0; b < batch; ++b) s += p[b];
+      phi_mean[e] = s / batch;
+      for (size_t b = 0; b < batch; ++b) s2 += (p[b] - phi_mean[e]) * (p[b] - phi_mean[e]);
+      phi_std[e] = std::sqrt(s2 / (batch - 1));
+      v[e] = phi_std[e] / (x_std[e / out] + 0.1);
+    }
+    // l1 + entropies over rows (for each output, across inputs) and columns (for each input).
+    constexpr double eps = 1e-4, ln2 = 0.69314718055994530942;
+    std::vector<double> row_sum(out, 0.0), col_sum(in, 0.0);
+    double l1 = 0;
+    for (size_t i = 0; i < in; ++i)
+      for (size_t o = 0; o < out; ++o) {
+        row_sum[o] += v[i * out + o];
+        col_sum[i] += v[i * out + o];
+        l1 += v[i * out + o];
+      }
+    double h_row = 0, h_col = 0;
+    std::vector<double> q_row(in * out), q_col(in * out);
+    for (size_t i = 0; i < in; ++i)
+      for (size_t o = 0; o < out; ++o) {
+        const size_t e = i * out + o;
+        const double pr = v[e] / (row_sum[o] + 1), pc = v[e] / (col_sum[i] + 1);
+        h_row -= pr * std::log2(pr + eps) / out;
+        h_col -= pc * std::log2(pc + eps) / in;
+        q_row[e] = -(std::log2(pr + eps) + pr / ((pr + eps) * ln2)) / out;  // dH_row/dp
+        q_col[e] = -(std::log2(pc + eps) + pc / ((pc + eps) * ln2)) / in;
+      }
+    total += reg.lamb_l1 * l1 + reg.lamb_entropy * (h_row + h_col);
+    if (!with_grad) continue;
+
+    // dreg/dv through p = v / (sum + 1).
+    std::vector<double> qv_row(out, 0.0), qv_col(in, 0.0);
+    for (size_t i = 0; i < in; ++i)
+      for (size_t o = 0; o < out; ++o) {
+        const size_t e = i * out + o;
+        qv_row[o] += q_row[e] * v[e];
+        qv_col[i] += q_col[e] * v[e];
+      }
+    std::vector<double> dv(in * out);
+    for (size_t i = 0; i < in; ++i)
+      for (size_t o = 0; o < out; ++o) {
+        const size_t e = i * out + o;
+        const double r1 = row_sum[o] + 1, c1 = col_sum[i] + 1;
+        const double dh_row = q_row[e] / r1 - qv_row[o] / (r1 * r1);
+        const double dh_col = q_col[e] / c1 - qv_col[i] / (c1 * c1);
+        dv[e] = reg.lamb * (reg.lamb_l1 + reg.lamb_entropy * (dh_row + dh_col));
+      }
+    // dv/dphi and dv/dx (through std(x)), then phi's parameter and input derivatives.
+    T* grad = m.params.grad.data();
+    T* dX = ws.grad_act[l].data();
+    for (size_t i = 0; i < in; ++i) {
+      double d_xstd = 0;  // dreg/dstd(x_i)
+      for (size_t o = 0; o < out; ++o) {
+        const size_t e = i * out + o;
+        d_xstd -= dv[e] * phi_std[e] / ((x_std[i] + 0.1) * (x_std[i] + 0.1));
+      }
+      for (size_t b = 0; b < batch; ++b) {
+        const T xi = x[b * in + i];
+        local_basis(L.knots_of(i), n, L.order, xi, basis, true);
+        const double base = double(silu(xi)), base_slope = double(silu_slope(xi));
+        double dx = x_std[i] > 0 ? d_xstd * (xi - x_mean[i]) / ((batch - 1) * x_std[i]) : 0.0;
+        for (size_t o = 0; o < out; ++o) {
+          const size_t e = i * out + o;
+          if (L.mask[e] == 0 || phi_std[e] <= 0) continue;
+          const double g = dv[e] / (x_std[i] + 0.1) * (phi[e * batch + b] - phi_mean[e]) /
+                           ((batch - 1) * phi_std[e]) * double(L.mask[e]);
+          double spline = 0, spline_slope = 0;
+          if (basis.inside)
+            for (int r = 0; r <= L.order; ++r) {
+              const int j = basis.first + r;
+              if (j < 0 || j >= static_cast<int>(nb)) continue;
+              const size_t c = (i * nb + j) * out + o;
+              spline += double(coef[c]) * basis.value[r];
+              spline_slope += double(coef[c]) * basis.slope[r];
+              grad[L.coef + c] += T(g * double(sp[e]) * basis.value[r]);
+            }
+          grad[L.scale_base + e] += T(g * base);
+          grad[L.scale_sp + e] += T(g * spline);
+          dx += g * (double(sb[e]) * base_slope + double(sp[e]) * spline_slope);
+        }
+        if (l > 0) dX[b * in + i] += T(dx);
+      }
+    }
+  }
+  return total;
+}
+
+template <class T>
+double spline_value(const Model<T>& m, size_t l, size_t i, size_t o, double x) {
+  const Layer<T>& L = m.layers[l];
+  LocalBasis<T> basis;
+  local_basis(L.knots_of(i), static_cast<int>(L.n_knots()), L.order, T(x), basis, false);
+  double s = 0;
+  if (basis.inside)
+    for (int r = 0; r <= L.order; ++r) {
+      const int j = basis.first + r;
+      if (j >= 0 && j < static_cast<int>(L.bases()))
+        s += double(m.coef(l)[(i * L.bases() + j) * L.out + o]) * basis.value[r];
+    }
+  return s;
+}
+
+template <class T>
+double edge_value(const Model<T>& m, size_t l, size_t i, size_t o, double x) {
+  const Layer<T>& L = m.layers[l];
+  const size_t e = i * L.out + o;
+  const Fn f = L.symbolic[e];
+  if (f != Fn::none) {
+    const T* p = m.affine_of(l, i, o);
+    return double(p[0]) * fn_eval(f, double(p[1]) * x + double(p[2])) + double(p[3]);
+  }
+  return double(L.mask[e]) * (double(m.scale_base(l)[e]) * silu(x) + double(m.scale_sp(l)[e]) * spline_value(m, l, i, o, x));
+}
+
+namespace {
+
+// Knots for one input from sorted samples: quantiles blended with uniform (pykan get_grid).
+std::vector<double> sample_knots(const std::vector<double>& sorted, int grid, int order, double grid_eps) {
+  const size_t n = sorted.size();
+  std::vector<double> points(grid + 1);
+  const double lo = sorted.front(), hi = sorted.back();
+  for (int g = 0; g <= grid; ++g) {
+    const double adaptive = g == grid ? hi : sorted[static_cast<size_t>(double(n) / grid * g)];
+    const double uniform = lo + (hi - lo) / grid * g;
+    points[g] = grid_eps * uniform + (1 - grid_eps) * adaptive;
+  }
+  return extend_knots(points, order);
+}
+
+// Refits layer l's coefficients so that its splines on `samples` [n, in] equal `values`
+// [in][n * out] under the layer's (new) knots.
+void refit_layer(Model<double>& m, size_t l, const std::vector<std::vector<double>>& samples,
+                 const std::vector<std::vector<double>>& values) {
+  Layer<double>& L = m.layers[l];
+  const size_t nb = L.bases();
+  for (size_t i = 0; i < L.in; ++i) {
+    const std::vector<double> knots(L.knots_of(i), L.knots_of(i) + L.n_knots());
+    const auto c = fit_spline(knots, L.order, samples[i], values[i], L.out);
+    for (size_t j = 0; j < nb; ++j)
+      for (size_t o = 0; o < L.out; ++o) m.coef(l)[(i * nb + j) * L.out + o] = c[j * L.out + o];
+  }
+}
+
+// Sorted samples of each input of layer l, and the layer's current spline values on them.
+void layer_samples(const Model<double>& m, size_t l, const std::vector<double>& act, size_t n,
+                   std::vector<std::vector<double>>& samples, std::vector<std::vector<double>>& values) {
+  const Layer<double>& L = m.layers[l];
+  samples.assign(L.in, std::vector<double>(n));
+  values.assign(L.in, std::vector<double>(n * L.out));
+  for (size_t i = 0; i < L.in; ++i) {
+    for (size_t b = 0; b < n; ++b) samples[i][b] = act[b * L.in + i];
+    std::sort(samples[i].begin(), samples[i].end());
+    for (size_t b = 0; b < n; ++b)
+      for (size_t o = 0; o < L.out; ++o) values[i][b * L.out + o] = spline_value(m, l, i, o, samples[i][b]);
+  }
+}
+
+}  // namespace
+
+void update_grid(Model<double>& m, const double* x, size_t n, double grid_eps) {
+  if (n < 2) throw std::invalid_argument("grid update needs at least 2 samples");
+  Workspace<double> ws;
+  std::vector<std::vector<double>> samples, values;
+  for (size_t l = 0; l < m.depth(); ++l) {
+    forward(m, x, n, ws);  // earlier layers changed knots: their outputs are (nearly) the same
+    layer_samples(m, l, ws.act[l], n, samples, values);
+    Layer<double>& L = m.layers[l];
+    for (size_t i = 0; i < L.in; ++i) {
+      const auto knots = sample_knots(samples[i], L.grid, L.order, grid_eps);
+      std::copy(knots.begin(), knots.end(), L.knots.begin() + i * L.n_knots());
+    }
+    refit_layer(m, l, samples, values);
+  }
+}
+
+Model<double> refine(const Model<double>& m, int grid, const double* x, size_t n) {
+  Model<double> r = empty_model<double>(m.widths, grid, m.order);
+  std::copy(m.params.value.begin(), m.params.value.end(), r.params.value.begin());  // overwritten below
+  Workspace<double> ws;
+  forward(m, x, n, ws);
+  std::vector<std::vector<double>> samples, values;
+  for (size_t l = 0; l < m.depth(); ++l) {
+    const Layer<double>& P = m.layers[l];
+    Layer<double>& L = r.layers[l];
+    L.mask = P.mask;
+    L.symbolic = P.symbolic;
+    // New grid points interpolate the parent's linearly (pykan initialize_grid_from_parent).
+    for (size_t i = 0; i < L.in; ++i) {
+      const double* pk = P.knots_of(i) + P.order;  // the parent's G+1 grid points
+      std::vector<double> points(grid + 1);
+      for (int g = 0; g <= grid; ++g) {
+        const double u = double(g) / grid * P.grid;
+        const int j = std::min(static_cast<int>(u), P.grid - 1);
+        points[g] = pk[j] + (u - j) * (pk[j + 1] - pk[j]);
+      }
+      const auto knots = extend_knots(points, L.order);
+      std::copy(knots.begin(), knots.end(), L.knots.begin() + i * L.n_knots());
+    }
+    layer_samples(m, l, ws.act[l], n, samples, values);
+    for (size_t e = 0; e < L.in * L.out; ++e) {
+      r.scale_base(l)[e] = m.scale_base(l)[e];
+      r.scale_sp(l)[e] = m.scale_sp(l)[e];
+    }
+    std::copy(m.bias(l), m.bias(l) + L.out, r.bias(l));
+    refit_layer(r, l, samples, values);
+  }
+  std::copy(m.affine.value.begin(), m.affine.value.end(), r.affine.value.begin());
+  return r;
+}
+
+Importance importance(const Model<double>& m, const double* x, size_t n) {
+  Workspace<double> ws;
+  forward(m, x, n, ws);
+  const size_t depth = m.depth();
+  Importance imp;
+  imp.edge.resize(depth);
+  imp.node.resize(depth + 1);
+  // Edge scale: std over samples of the edge's output (pykan edge_actscale).
+  std::vector<std::vector<double>> scale(depth);
+  for (size_t l = 0; l < depth; ++l) {
+    const Layer<double>& L = m.layers[l];
+    scale[l].assign(L.in * L.out, 0.0);
+    for (size_t i = 0; i < L.in; ++i)
+      for (size_t o = 0; o < L.out; ++o) {
+        double s = 0, s2 = 0;
+        std::vector<double> v(n);
+        for (size_t b = 0; b < n; ++b) s += v[b] = edge_value(m, l, i, o, ws.act[l][b * L.in + i]);
+        const double mean = s / n;
+        for (size_t b = 0; b < n; ++b) s2 += (v[b] - mean) * (v[b] - mean);
+        scale[l][i * L.out + o] = n > 1 ? std::sqrt(s2 / (n - 1)) : 0.0;
+      }
+  }
+  // pykan attribute(): output nodes score 1; edge score = node score of its target * edge scale
+  // / (node's total incoming scale); node score = sum of its outgoing edge scores.
+  imp.node[depth].assign(m.widths[depth], 1.0);
+  for (size_t l = depth; l-- > 0;) {
+    const Layer<double>& L = m.layers[l];
+    imp.edge[l].assign(L.in * L.out, 0.0);
+    imp.node[l].assign(L.in, 0.0);
+    for (size_t o = 0; o < L.out; ++o) {
+      double incoming = 0;
+      for (size_t i = 0; i < L.in; ++i) incoming += scale[l][i * L.out + o];
+      for (size_t i = 0; i < L.in; ++i) {
+        const double e = incoming > 0 ? imp.node[l + 1][o] * scale[l][i * L.out + o] / incoming : 0.0;
+        imp.edge[l][i * L.out + o] = e;
+        imp.node[l][i] += e;
+      }
+    }
+  }
+  return imp;
+}
+
+Model<double> prune(const Model<double>& m, const double* x, size_t n, double node_th, double edge_th,
+                    std::vector<std::vector<size_t>>* kept_out) {
+  const Importance imp = importance(m, x, n);
+  const size_t depth = m.depth();
+  std::vector<std::vector<size_t>> kept(depth + 1);
+  for (size_t l = 0; l <= depth; ++l)
+    for (size_t j = 0; j < m.widths[l]; ++j) {
+      bool keep = l == 0 || l == depth;
+      if (!keep) {
+        // A hidden node stays when both its incoming and outgoing importance pass node_th.
+        double in_score = 0;
+        for (size_t i = 0; i < m.widths[l - 1]; ++i) in_score = std::max(in_score, imp.edge[l - 1][i * m.widths[l] + j]);
+        keep = imp.node[l][j] >= node_th && in_score >= node_th;
+      }
+      if (keep) kept[l].push_back(j);
+    }
+  std::vector<size_t> widths(depth + 1);
+  for (size_t l = 0; l <= depth; ++l) widths[l] = std::max<size_t>(kept[l].size(), 1);
+  for (size_t l = 1; l < depth; ++l)
+    if (kept[l].empty()) kept[l].push_back(0);  // keep the network connected: at least one node
+  Model<double> r = empty_model<double>(widths, m.grid, m.order);
+  for (size_t l = 0; l < depth; ++l) {
+    const Layer<double>& P = m.layers[l];
+    Layer<double>& L = r.layers[l];
+    const size_t nb = P.bases();
+    for (size_t a = 0; a < kept[l].size(); ++a) {
+      const size_t i = kept[l][a];
+      std::copy(P.knots_of(i), P.knots_of(i) + P.n_knots(), L.knots.begin() + a * L.n_knots());
+      for (size_t c = 0; c < kept[l + 1].size(); ++c) {
+        const size_t o = kept[l + 1][c], pe = i * P.out + o, e = a * L.out + c;
+        L.mask[e] = imp.edge[l][pe] < edge_th ? 0.0 : P.mask[pe];
+        L.symbolic[e] = P.symbolic[pe];
+        r.scale_base(l)[e] = m.scale_base(l)[pe];
+        r.scale_sp(l)[e] = m.scale_sp(l)[pe];
+        for (size_t j = 0; j < nb; ++j) r.coef(l)[(a * nb + j) * L.out + c] = m.coef(l)[(i * nb + j) * P.out + o];
+        std::copy(m.affine_of(l, i, o), m.affine_of(l, i, o) + 4, r.affine_of(l, a, c));
+        if (L.symbolic[e] != Fn::none && imp.edge[l][pe] < edge_th) L.symbolic[e] = Fn::none;
+      }
+    }
+    for (size_t c = 0; c < kept[l + 1].size(); ++c) r.bias(l)[c] = m.bias(l)[kept[l + 1][c]];
+  }
+  // A removed hidden node's constant output feeds the next layer through its edges; pykan drops
+  // it, and so do we (the threshold makes it negligible).
+  if (kept_out) *kept_out = kept;
+  return r;
+}
+
+template struct Layer<float>;
+template struct Layer<double>;
+template struct Model<float>;
+template struct Model<double>;
+template Model<float> empty_model<float>(const std::vector<size_t>&, int, int, double, double);
+template Model<double> empty_model<double>(const std::vector<size_t>&, int, int, double, double);
+template Model<float> init_model<float>(const std::vector<size_t>&, int, int, const InitOptions&, uint64_t);
+template Model<double> init_model<double>(const std::vector<size_t>&, int, int, const InitOptions&, uint64_t);
+template Model<float> convert<float, double>(const Model<double>&);
+template Model<double> convert<double, float>(const Model<float>&);
+template Model<double> convert<double, double>(const Model<double>&);
+template const std::vector<float>& forward<float>(const Model<float>&, const float*, size_t, Workspace<float>&);
+template const std::vector<double>& forward<double>(const Model<double>&, const double*, size_t, Workspace<double>&);
+template void backward<float>(Model<float>&, Workspace<float>&, bool);
+template void backward<double>(Model<double>&, Workspace<double>&, bool);
+template double regularization<float>(Model<float>&, Workspace<float>&, const Regularizer&, bool);
+template double regularization<double>(Model<double>&, Workspace<double>&, const Regularizer&, bool);
+template double edge_value<double>(const Model<double>&, size_t, size_t, size_t, double);
+template double edge_value<float>(const Model<float>&, size_t, size_t, size_t, double);
+template double spline_value<double>(const Model<double>&, size_t, size_t, size_t, double);
+
+}  // namespace glia::kan
