@@ -41,6 +41,9 @@ class Simulate {
         .advanced()
         .input("input", dtype::numeric, -1, nullptr, "Rates (Hz) or spike raster for the input population.")
         .optional()
+        .input("synapses", dtype::numeric, 2, "S,*", "Synapses of the connect = \"tensor\" projection: rows "
+               "(pre, post, weight) or (pre, post, weight, delay_ms), indices local to the populations.")
+        .optional()
         .output("spikes", dtype::i64, 2, "S,2", "Spikes as (step, global neuron index) rows.")
         .save()
         .output("rates", dtype::f64, 2, "P,B", "Population rates (Hz) per bin.")
@@ -65,8 +68,10 @@ class Simulate {
     } else {
       spec_ = preset("cuba", p.integer("neurons"));
     }
-    validate(spec_, dt_);
-    int takers = 0;
+    validate(spec_, dt_, false);
+    int takers = 0, tensors = 0;
+    for (const ProjectionSpec& j : spec_.projections) tensors += j.connect == Connect::tensor;
+    if (tensors > 1) throw config_error(spec_.origin + ": only one projection may take the synapses input");
     for (const PopulationSpec& q : spec_.populations) takers += q.rates_from_input || q.model == Model::spike_input;
     if (takers > 1) throw config_error(spec_.origin + ": only one population may take the input tensor");
     steps_ = static_cast<int64_t>(std::llround(duration_ / dt_));
@@ -75,7 +80,9 @@ class Simulate {
 
   void run(Call& call) {
     const auto t0 = std::chrono::steady_clock::now();
-    Network net(spec_, dt_, call.seed(), partitions_);
+    NetworkSpec spec = spec_;
+    if (call.has_input("synapses")) take_synapses(spec, call.input("synapses"));
+    Network net(spec, dt_, call.seed(), partitions_);
     if (call.has_input("input")) feed(net, call.input("input"));
     Recorder rec;
     rec.spikes = record_;
@@ -130,6 +137,29 @@ class Simulate {
     }
     throw config_error("snn.simulate: an input is connected but no population takes it "
                        "(declare rates_from_input = true or model = \"spike_input\")");
+  }
+
+  // Turns the connect = "tensor" projection into an explicit list of the input's rows.
+  void take_synapses(NetworkSpec& spec, const TensorRef& in) const {
+    ProjectionSpec* target = nullptr;
+    for (ProjectionSpec& j : spec.projections)
+      if (j.connect == Connect::tensor) target = &j;
+    if (!target) throw config_error("snn.simulate: `synapses` is connected but no projection has connect = \"tensor\"");
+    const int64_t cols = in.dim(1), rows = in.dim(0);
+    if (cols != 3 && cols != 4)
+      throw data_error("snn.simulate: synapses must have 3 or 4 columns (pre, post, weight[, delay_ms]), got " + std::to_string(cols));
+    const std::vector<double> x = in.to_vector<double>();
+    target->connect = Connect::explicit_list;
+    for (int64_t r = 0; r < rows; ++r) {
+      const double* row = &x[r * cols];
+      if (row[0] != std::floor(row[0]) || row[1] != std::floor(row[1]) || !std::isfinite(row[2]))
+        throw data_error("snn.simulate: synapses row " + std::to_string(r) + " needs integer pre/post and a finite weight");
+      target->pre.push_back(static_cast<int64_t>(row[0]));
+      target->post.push_back(static_cast<int64_t>(row[1]));
+      target->weights.push_back(row[2]);
+      if (cols == 4) target->delays.push_back(row[3]);
+    }
+    validate(spec, dt_);  // ranges of the new synapses, named by row
   }
 
   int64_t nbins() const { return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(steps_ / (bin_ / dt_) - 1e-9))); }

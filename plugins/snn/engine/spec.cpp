@@ -9,6 +9,7 @@
 //   v_rest = -49.0                       weight = 1.62          # or [lo, hi]: uniform
 //   v_init = [-60.0, -50.0]              delay_ms = 0.0         # or [lo, hi]
 //   ...                                  pre = [..], post = [..], weights = [..]   # connect = "list"
+//                                        # connect = "tensor": rows of snn.simulate's `synapses` input
 #include <glia/snn.hpp>
 
 #include <glia/plugin.hpp>
@@ -180,7 +181,8 @@ ProjectionSpec read_projection(const toml::table& t, const std::string& origin) 
   j.receptor = f.choice("receptor", Receptor::exc, {{"exc", Receptor::exc}, {"inh", Receptor::inh}});
   j.connect = f.choice("connect", Connect::random,
                        {{"random", Connect::random}, {"all_to_all", Connect::all_to_all},
-                        {"one_to_one", Connect::one_to_one}, {"list", Connect::explicit_list}});
+                        {"one_to_one", Connect::one_to_one}, {"list", Connect::explicit_list},
+                        {"tensor", Connect::tensor}});
   j.p = f.real("p", j.connect == Connect::random ? -1.0 : 1.0);
   if (j.connect == Connect::random && !f.has("p"))
     throw config_error(f.where() + ": a random projection needs 'p' (connection probability)");
@@ -276,7 +278,7 @@ NetworkSpec preset(const std::string& name, int64_t n) {
   return s;
 }
 
-void validate(const NetworkSpec& spec, double dt_ms) {
+void validate(const NetworkSpec& spec, double dt_ms, bool build) {
   if (!(dt_ms > 0) || !std::isfinite(dt_ms)) throw config_error("dt_ms must be positive");
   std::set<std::string> names;
   int64_t total = 0;
@@ -319,6 +321,8 @@ void validate(const NetworkSpec& spec, double dt_ms) {
     if (b->model == Model::poisson || b->model == Model::spike_input)
       throw bad("the target is an input population");
     if (j.connect == Connect::random && !(j.p >= 0 && j.p <= 1)) throw bad("p must be in [0, 1]");
+    if (j.connect == Connect::tensor && build)
+      throw bad("connect = \"tensor\" takes its synapses from snn.simulate's `synapses` input, which is not connected");
     if (j.connect == Connect::one_to_one && a->size != b->size)
       throw bad("one_to_one needs populations of equal size");
     for (size_t k = 0; k < j.pre.size(); ++k)

@@ -126,3 +126,33 @@ TEST_CASE("snn.raster writes an SVG with one path per population", "[ops]") {
   h.input<int64_t>("spikes", {0, 1, 2}, {1, 3});
   REQUIRE(h.run() == GLIA_ERR_DATA);
 }
+
+TEST_CASE("snn.simulate takes a projection's synapses from a tensor", "[ops]") {
+  const std::string dir = std::filesystem::temp_directory_path() / "glia-snn-ops-test";
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream f(dir + "/tensor.toml");
+    f << "[[population]]\nname = \"in\"\nsize = 2\nmodel = \"poisson\"\nrate_hz = 200.0\n"
+         "[[population]]\nname = \"out\"\nsize = 3\nv_rest = -70.0\n"
+         "[[projection]]\nfrom = \"in\"\nto = \"out\"\nconnect = \"tensor\"\n";
+  }
+  Harness<Simulate> h;
+  h.param("model", "file");
+  h.param("network", dir + "/tensor.toml");
+  h.param("duration_ms", 500.0);
+  REQUIRE(h.run() == GLIA_ERR_INVALID_ARGUMENT);  // no synapses connected
+  REQUIRE(h.error().find("takes its synapses from snn.simulate's `synapses` input") != std::string::npos);
+  // in 0 -> out 2 strongly (fires it), in 1 -> out 0 with a 2 ms delay, nothing onto out 1.
+  h.input<double>("synapses", {0, 2, 40.0, 0.0, 1, 0, 40.0, 2.0}, {2, 4});
+  REQUIRE(h.run() == GLIA_OK);
+  REQUIRE(h.metric("synapses") == 2);
+  const auto spikes = h.output<int64_t>("spikes");
+  int per_neuron[5] = {};
+  for (size_t k = 0; k < spikes.size(); k += 2) ++per_neuron[spikes[k + 1]];
+  REQUIRE(per_neuron[2 + 2] > 10);
+  REQUIRE(per_neuron[2 + 0] > 10);
+  REQUIRE(per_neuron[2 + 1] == 0);
+  h.input<double>("synapses", {0, 3, 1.0}, {1, 3});
+  REQUIRE(h.run() == GLIA_ERR_INVALID_ARGUMENT);
+  REQUIRE(h.error().find("synapse 0 (0, 3) lies outside the populations") != std::string::npos);
+}

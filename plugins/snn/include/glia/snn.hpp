@@ -27,7 +27,9 @@ enum class Model : uint8_t { lif, izhikevich, poisson, spike_input };
 enum class Synapse : uint8_t { current, conductance };
 enum class Reset : uint8_t { value, subtract };
 enum class Receptor : uint8_t { exc, inh };
-enum class Connect : uint8_t { random, all_to_all, one_to_one, explicit_list };
+// tensor: the synapses come from a (S, 3|4) tensor (pre, post, weight[, delay_ms]) handed to
+// snn.simulate; it becomes an explicit_list before the network is built.
+enum class Connect : uint8_t { random, all_to_all, one_to_one, explicit_list, tensor };
 enum class Stdp : uint8_t { none, additive, multiplicative };
 
 struct PopulationSpec {
@@ -87,8 +89,9 @@ NetworkSpec parse_network(std::string_view text, const std::string& origin);
 // Built-in presets. cuba: Vogels & Abbott (2005) as in Brian2's examples/CUBA.py with n neurons
 // (80 % excitatory) and p = 80 / n (0.02 at n = 4000).
 NetworkSpec preset(const std::string& name, int64_t n = 4000);
-// Checks ranges and cross references; throws config_error naming the place.
-void validate(const NetworkSpec& spec, double dt_ms);
+// Checks ranges and cross references; throws config_error naming the place. build: the spec is
+// about to be simulated, so every synapse must be known (no connect = tensor left).
+void validate(const NetworkSpec& spec, double dt_ms, bool build = true);
 
 // What runs record; successive runs append. Spikes are (step, global neuron index) in
 // step-then-index order; rate bins count from the first recorded step (origin).
