@@ -2,9 +2,6 @@
 
 #include "util.hpp"
 
-#include <vector>  // boost/dll/library_info.hpp needs it before inclusion (Boost 1.74)
-
-#include <boost/dll/library_info.hpp>
 #include <boost/dll/shared_library.hpp>
 
 #include <fcntl.h>
@@ -17,7 +14,6 @@
 #include <algorithm>
 #include <cstring>
 #include <dlfcn.h>
-#include <regex>
 #include <set>
 
 #include <tbb/parallel_for.h>
@@ -60,21 +56,14 @@ static auto guard_plugin_call(const char* what, F&& f) {
   }
 }
 
-// Checks the export table without running plugin code; returns "" or the refusal reason.
-static std::string check_entry_symbol(const fs::path& file) {
-  std::vector<std::string> symbols;
-  try {
-    boost::dll::library_info info(boost::dll::fs::path(file.string()), false);
-    symbols = info.symbols();
-  } catch (const std::exception&) {
-    return "not a shared library this platform can load";
-  }
-  if (std::find(symbols.begin(), symbols.end(), GLIA_ENTRY_SYMBOL) != symbols.end()) return "";
-  static const std::regex other("glia_plugin_entry_v([0-9]+)");
-  for (const auto& s : symbols) {
-    std::smatch m;
-    if (std::regex_match(s, m, other))
-      return "built for plugin ABI " + m[1].str() + ", this glia speaks ABI " +
+// Why a loaded library has no glia_plugin_entry_v1: another ABI's entry, or none at all.
+// (Boost 1.74's library_info misreads symbol tables of libraries built with DWARF 5 debug
+// info, so the exports are probed with dlsym instead.)
+static std::string missing_entry_reason(boost::dll::shared_library& lib) {
+  for (int major = 0; major < 100; ++major) {
+    if (major == GLIA_ABI_MAJOR) continue;
+    if (lib.has("glia_plugin_entry_v" + std::to_string(major)))
+      return "built for plugin ABI " + std::to_string(major) + ", this glia speaks ABI " +
              std::to_string(GLIA_ABI_MAJOR) + " (no " GLIA_ENTRY_SYMBOL ")";
   }
   return "no " GLIA_ENTRY_SYMBOL " symbol: not a glia plugin";
@@ -89,7 +78,7 @@ static const glia_plugin_entry* open_entry(const fs::path& file, boost::dll::sha
     const char* why = dlerror();
     throw std::runtime_error("cannot be loaded: " + std::string(why ? why : ec.message()));
   }
-  if (!lib.has(GLIA_ENTRY_SYMBOL)) throw std::runtime_error(check_entry_symbol(file));
+  if (!lib.has(GLIA_ENTRY_SYMBOL)) throw std::runtime_error(missing_entry_reason(lib));
   auto entry_fn = lib.get<const glia_plugin_entry*()>(GLIA_ENTRY_SYMBOL);
   const glia_plugin_entry* entry = guard_plugin_call(GLIA_ENTRY_SYMBOL "()", [&] { return entry_fn(); });
   if (!entry) throw std::runtime_error(GLIA_ENTRY_SYMBOL "() returned NULL");
@@ -113,8 +102,6 @@ static const glia_operator_factory* factory_of(const glia_plugin_entry* entry) {
 
 json scan_file_in_process(const fs::path& file) {
   try {
-    if (std::string reason = check_entry_symbol(file); !reason.empty())
-      return {{"ok", false}, {"reason", reason}};
     boost::dll::shared_library lib;
     const glia_plugin_entry* entry = open_entry(file, lib);
     json ops = json::array();
@@ -220,9 +207,14 @@ Registry::Registry(RegistryOptions options) : options_(std::move(options)) {
     for (const auto& p : split(env, ':'))
       if (!p.empty()) search_path_.emplace_back(p);
   const fs::path exe_dir = executable_path().parent_path();
-  search_path_.push_back(exe_dir / ".." / "lib" / GLIA_PLUGIN_SUBDIR);
-  search_path_.push_back(exe_dir / ".." / GLIA_INSTALL_LIBDIR / GLIA_PLUGIN_SUBDIR);
-  search_path_.push_back(GLIA_BUILD_PLUGIN_DIR);
+  const fs::path beside_exe[] = {exe_dir / ".." / "lib" / GLIA_PLUGIN_SUBDIR,
+                                 exe_dir / ".." / GLIA_INSTALL_LIBDIR / GLIA_PLUGIN_SUBDIR};
+  std::error_code ec;
+  const bool has_own_plugins = fs::is_directory(beside_exe[0], ec) || fs::is_directory(beside_exe[1], ec);
+  search_path_.insert(search_path_.end(), std::begin(beside_exe), std::end(beside_exe));
+  // An installed or unpacked glia has its own plugins: it must not also pick up the build tree
+  // it was built in (that would only duplicate every operator).
+  if (!has_own_plugins) search_path_.push_back(GLIA_BUILD_PLUGIN_DIR);
 }
 
 std::vector<fs::path> Registry::plugin_files() {
