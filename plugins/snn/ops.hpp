@@ -4,7 +4,6 @@
 #include <glia/plugin.hpp>
 #include <glia/snn.hpp>
 
-#include <tbb/task_arena.h>
 
 #include <chrono>
 #include <fstream>
