@@ -618,37 +618,43 @@ Importance importance(const Model<double>& m, const double* x, size_t n) {
   Importance imp;
   imp.edge.resize(depth);
   imp.node.resize(depth + 1);
-  // Edge scale: std over samples of the edge's output (pykan edge_actscale).
-  std::vector<std::vector<double>> scale(depth);
+  // Edge scale: std over samples of the edge's output (pykan edge_actscale); node scale: std of
+  // the node's summed output (pykan subnode_actscale).
+  auto std_of = [n](const std::vector<double>& v) {
+    double s = 0, s2 = 0;
+    for (double a : v) s += a;
+    for (double a : v) s2 += (a - s / n) * (a - s / n);
+    return n > 1 ? std::sqrt(s2 / (n - 1)) : 0.0;
+  };
+  std::vector<std::vector<double>> scale(depth), node_scale(depth);
   for (size_t l = 0; l < depth; ++l) {
     const Layer<double>& L = m.layers[l];
     scale[l].assign(L.in * L.out, 0.0);
+    node_scale[l].assign(L.out, 0.0);
+    std::vector<double> v(n);
     for (size_t i = 0; i < L.in; ++i)
       for (size_t o = 0; o < L.out; ++o) {
-        double s = 0, s2 = 0;
-        std::vector<double> v(n);
-        for (size_t b = 0; b < n; ++b) s += v[b] = edge_value(m, l, i, o, ws.act[l][b * L.in + i]);
-        const double mean = s / n;
-        for (size_t b = 0; b < n; ++b) s2 += (v[b] - mean) * (v[b] - mean);
-        scale[l][i * L.out + o] = n > 1 ? std::sqrt(s2 / (n - 1)) : 0.0;
+        for (size_t b = 0; b < n; ++b) v[b] = edge_value(m, l, i, o, ws.act[l][b * L.in + i]);
+        scale[l][i * L.out + o] = std_of(v);
       }
+    for (size_t o = 0; o < L.out; ++o) {
+      for (size_t b = 0; b < n; ++b) v[b] = ws.act[l + 1][b * L.out + o];
+      node_scale[l][o] = std_of(v);
+    }
   }
-  // pykan attribute(): output nodes score 1; edge score = node score of its target * edge scale
-  // / (node's total incoming scale); node score = sum of its outgoing edge scores.
+  // pykan attribute(): output nodes score 1; an edge scores its target's score times the edge's
+  // scale over the target's scale (+1e-4); a node scores the sum of its outgoing edges.
   imp.node[depth].assign(m.widths[depth], 1.0);
   for (size_t l = depth; l-- > 0;) {
     const Layer<double>& L = m.layers[l];
     imp.edge[l].assign(L.in * L.out, 0.0);
     imp.node[l].assign(L.in, 0.0);
-    for (size_t o = 0; o < L.out; ++o) {
-      double incoming = 0;
-      for (size_t i = 0; i < L.in; ++i) incoming += scale[l][i * L.out + o];
+    for (size_t o = 0; o < L.out; ++o)
       for (size_t i = 0; i < L.in; ++i) {
-        const double e = incoming > 0 ? imp.node[l + 1][o] * scale[l][i * L.out + o] / incoming : 0.0;
+        const double e = imp.node[l + 1][o] * scale[l][i * L.out + o] / (node_scale[l][o] + 1e-4);
         imp.edge[l][i * L.out + o] = e;
         imp.node[l][i] += e;
       }
-    }
   }
   return imp;
 }
@@ -661,12 +667,7 @@ Model<double> prune(const Model<double>& m, const double* x, size_t n, double no
   for (size_t l = 0; l <= depth; ++l)
     for (size_t j = 0; j < m.widths[l]; ++j) {
       bool keep = l == 0 || l == depth;
-      if (!keep) {
-        // A hidden node stays when both its incoming and outgoing importance pass node_th.
-        double in_score = 0;
-        for (size_t i = 0; i < m.widths[l - 1]; ++i) in_score = std::max(in_score, imp.edge[l - 1][i * m.widths[l] + j]);
-        keep = imp.node[l][j] >= node_th && in_score >= node_th;
-      }
+      if (!keep) keep = imp.node[l][j] > node_th;  // pykan prune_node: the node's attribution score
       if (keep) kept[l].push_back(j);
     }
   std::vector<size_t> widths(depth + 1);
@@ -683,13 +684,13 @@ Model<double> prune(const Model<double>& m, const double* x, size_t n, double no
       std::copy(P.knots_of(i), P.knots_of(i) + P.n_knots(), L.knots.begin() + a * L.n_knots());
       for (size_t c = 0; c < kept[l + 1].size(); ++c) {
         const size_t o = kept[l + 1][c], pe = i * P.out + o, e = a * L.out + c;
-        L.mask[e] = imp.edge[l][pe] < edge_th ? 0.0 : P.mask[pe];
+        L.mask[e] = imp.edge[l][pe] > edge_th ? P.mask[pe] : 0.0;
         L.symbolic[e] = P.symbolic[pe];
         r.scale_base(l)[e] = m.scale_base(l)[pe];
         r.scale_sp(l)[e] = m.scale_sp(l)[pe];
         for (size_t j = 0; j < nb; ++j) r.coef(l)[(a * nb + j) * L.out + c] = m.coef(l)[(i * nb + j) * P.out + o];
         std::copy(m.affine_of(l, i, o), m.affine_of(l, i, o) + 4, r.affine_of(l, a, c));
-        if (L.symbolic[e] != Fn::none && imp.edge[l][pe] < edge_th) L.symbolic[e] = Fn::none;
+        if (L.symbolic[e] != Fn::none && !(imp.edge[l][pe] > edge_th)) L.symbolic[e] = Fn::none;
       }
     }
     for (size_t c = 0; c < kept[l + 1].size(); ++c) r.bias(l)[c] = m.bias(l)[kept[l + 1][c]];

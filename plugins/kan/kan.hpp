@@ -143,15 +143,15 @@ void update_grid(Model<double>& m, const double* x, size_t n, double grid_eps);
 // old ones and whose coefficients are fitted to the old splines on the samples x.
 Model<double> refine(const Model<double>& m, int grid, const double* x, size_t n);
 
-// Edge importance as pykan's attribute(): per layer [in, out] scores from the standard deviation
-// of each edge's output over x, propagated back from the outputs; node scores per layer.
+// Edge and node importance as pykan's attribute(): from the standard deviations over x of each
+// edge's output and each node's sum, propagated back from the outputs (score 1).
 struct Importance {
   std::vector<std::vector<double>> edge;  // [l][i * out + o]
   std::vector<std::vector<double>> node;  // [l][node], l = 0..depth
 };
 Importance importance(const Model<double>& m, const double* x, size_t n);
-// A smaller model without the hidden nodes whose importance (in and out) is below node_th and
-// with edges under edge_th masked (pykan prune). kept[l] lists the surviving nodes of layer l.
+// A smaller model without the hidden nodes whose score is at most node_th and with edges at or
+// under edge_th masked (pykan prune). kept[l] lists the surviving nodes of layer l.
 Model<double> prune(const Model<double>& m, const double* x, size_t n, double node_th, double edge_th,
                     std::vector<std::vector<size_t>>* kept = nullptr);
 

@@ -4,7 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <glia/random.hpp>
+
+#include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -539,7 +543,108 @@ void Plot::run(Call& call) {
   call.info("wrote " + (call.artifact_dir() / file).string());
 }
 
+// ---- kan.dataset ----------------------------------------------------------------------------
+
+Descriptor Dataset::describe() {
+  return Descriptor("kan.dataset", "Samples pykan's canonical test functions on a box (create_dataset).")
+      .doc("x ~ U(lo, hi)^D from the stage seed, y = f(x). exp_sin_sq: exp(sin(pi x1) + x2^2) (D = 2), the "
+           "formula of pykan's hellokan tutorial; sin_sq: sin(pi x1) + x2^2 (D = 2); "
+           "xy: x1 * x2 (D = 2).")
+      .capabilities(GLIA_CAP_DETERMINISTIC)
+      .param_enum("function", "exp_sin_sq", {"exp_sin_sq", "sin_sq", "xy"}, "The function.")
+      .param_int("samples", 1000, "Rows N.", 1, 1 << 30)
+      .param_floats("range", {-1.0, 1.0}, "The box [lo, hi] of every input.")
+      .output("x", dtype::f64, 2, "N,D", "Inputs.")
+      .output("y", dtype::f64, 1, "N", "f(x).");
+}
+
+void Dataset::configure(const Params& p) {
+  function = p.string("function");
+  samples = p.integer("samples");
+  const auto r = p.reals("range");
+  if (r.size() != 2 || !(r[1] > r[0])) throw config_error("range must be [lo, hi] with lo < hi");
+  lo = r[0];
+  hi = r[1];
+}
+
+void Dataset::run(Call& call) {
+  Rng rng = Rng::stream(call.seed(), 0);
+  auto x = call.output<double>("x", {samples, 2});
+  auto y = call.output<double>("y", {samples});
+  for (int64_t b = 0; b < samples; ++b) {
+    const double u = rng.uniform(lo, hi), v = rng.uniform(lo, hi);
+    x[2 * b] = u;
+    x[2 * b + 1] = v;
+    if (function == "exp_sin_sq") y[b] = std::exp(std::sin(std::numbers::pi * u) + v * v);
+    else if (function == "sin_sq") y[b] = std::sin(std::numbers::pi * u) + v * v;
+    else y[b] = u * v;
+  }
+}
+
+// ---- kan.screen -----------------------------------------------------------------------------
+
+Descriptor Screen::describe() {
+  return Descriptor("kan.screen", "Lists the rows a classifier accepts with the highest predicted values.")
+      .doc("The last step of the KAN paper's two-stage screen: among the candidate rows whose predicted "
+           "class equals accept (e.g. HEA), the top rows by predicted value (e.g. bulk modulus). Logs a "
+           "table with each row's composition (the non-zero columns, named by names) and writes it to "
+           "top.csv in the stage folder; reports top_1.. top_K and accepted.")
+      .capabilities(GLIA_CAP_DETERMINISTIC)
+      .param_int("top", 10, "How many rows to list.", 1, 1 << 20)
+      .param_int("accept", 1, "The class label that passes the screen.", 0, 1 << 24)
+      .param_string("names", "", "Comma-separated column names of x (for the compositions); empty: c1, c2, ...")
+      .input("x", dtype::floats, 2, "N,D", "Candidate rows.")
+      .input("label", dtype::ints, 1, "N", "Predicted class per row.")
+      .input("value", dtype::floats, 1, "N", "Predicted value per row.")
+      .output("index", dtype::i64, 1, "K", "Rows of x listed, best first.").save()
+      .output("top", dtype::f64, 1, "K", "Their predicted values.").save();
+}
+
+void Screen::configure(const Params& p) {
+  top = p.integer("top");
+  accept = p.integer("accept");
+  names = p.string("names");
+}
+
+void Screen::run(Call& call) {
+  const TensorRef xr = call.input("x");
+  if (xr.ndim() != 2) throw data_error("input 'x' must be (N, D)");
+  const size_t n = size_t(xr.dim(0)), d = size_t(xr.dim(1));
+  const std::vector<double> x = xr.to_vector<double>();
+  const std::vector<int64_t> label = call.input("label").to_vector<int64_t>();
+  const std::vector<double> value = call.input("value").to_vector<double>();
+  if (label.size() != n || value.size() != n)
+    throw data_error("inputs 'label' and 'value' must have one entry per row of x (" + std::to_string(n) + ")");
+  std::vector<std::string> cols = split_names(names);
+  if (cols.empty())
+    for (size_t j = 0; j < d; ++j) cols.push_back("c" + std::to_string(j + 1));
+  if (cols.size() != d) throw config_error("names: " + std::to_string(cols.size()) + " names for " + std::to_string(d) + " columns");
+  std::vector<size_t> rows;
+  for (size_t b = 0; b < n; ++b)
+    if (label[b] == accept) rows.push_back(b);
+  std::stable_sort(rows.begin(), rows.end(), [&](size_t a, size_t b) { return value[a] > value[b]; });
+  rows.resize(std::min<size_t>(rows.size(), size_t(top)));
+  auto index = call.output<int64_t>("index", {int64_t(rows.size())});
+  auto best = call.output<double>("top", {int64_t(rows.size())});
+  std::string table = "rank,row,value,composition\n";
+  for (size_t r = 0; r < rows.size(); ++r) {
+    index[r] = int64_t(rows[r]);
+    best[r] = value[rows[r]];
+    std::ostringstream comp;
+    for (size_t j = 0; j < d; ++j)
+      if (x[rows[r] * d + j] != 0) comp << cols[j] << x[rows[r] * d + j];
+    std::ostringstream line;
+    line << r + 1 << "," << rows[r] << "," << value[rows[r]] << "," << comp.str();
+    table += line.str() + "\n";
+    call.info("#" + std::to_string(r + 1) + "  " + comp.str() + "  " + std::to_string(value[rows[r]]));
+    call.metric("top_" + std::to_string(r + 1), value[rows[r]]);
+  }
+  call.metric("accepted", double(std::count(label.begin(), label.end(), accept)));
+  if (call.raw()->artifact_dir) write_artifact(call.artifact_dir(), "top.csv", table);
+}
+
 }  // namespace glia::kan_plugin
 
 GLIA_PLUGIN("kan", "0.1.0", glia::kan_plugin::Train, glia::kan_plugin::Predict, glia::kan_plugin::Prune,
-            glia::kan_plugin::Symbolic, glia::kan_plugin::Plot)
+            glia::kan_plugin::Symbolic, glia::kan_plugin::Plot, glia::kan_plugin::Dataset,
+            glia::kan_plugin::Screen)

@@ -54,4 +54,23 @@ struct Plot {
   std::string file, names;
 };
 
+// pykan's create_dataset for its canonical formulas (symbolic-recovery checks).
+struct Dataset {
+  static Descriptor describe();
+  void configure(const Params& p);
+  void run(Call& call);
+  std::string function;
+  int64_t samples = 1000;
+  double lo = -1, hi = 1;
+};
+
+// The two-stage screen's last step: the top predicted values among the rows a classifier accepts.
+struct Screen {
+  static Descriptor describe();
+  void configure(const Params& p);
+  void run(Call& call);
+  int64_t top = 10, accept = 1;
+  std::string names;
+};
+
 }  // namespace glia::kan_plugin
