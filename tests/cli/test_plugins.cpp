@@ -174,7 +174,8 @@ TEST_CASE("config generate works for every installed operator", "[plugins]") {
   auto list = run_glia({"--plugin-path", good, "plugins", "--format", "json"});
   REQUIRE(list.exit_code == 0);
   TempDir dir;
-  for (const auto& op : nlohmann::json::parse(list.out).at("operators")) {
+  const auto listing = nlohmann::json::parse(list.out);
+  for (const auto& op : listing.at("operators")) {
     const std::string id = op.at("id");
     INFO(id);
     auto r = run_glia({"--plugin-path", good, "config", "generate", id});

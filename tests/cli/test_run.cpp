@@ -155,7 +155,7 @@ TEST_CASE("Ctrl-C cancels cleanly with exit 130 and leaves no partial files", "[
                              "[stages.scale]\nplugin = \"test.scale\"\ninputs = { x = \"noise.x\" }\nsave = [\"y\"]\n");
   auto r = run_glia_and_interrupt({"--plugin-path", GLIA_FIXTURE_GOOD_DIR, "run", (dir / "p.toml").string(), "--out",
                                    (dir / "o").string()},
-                                  1000);
+                                  dir / "o" / "pipeline.toml", 500);
   CHECK(r.exit_code == 130);
   CHECK_THAT(r.err, Contains("cancelled"));
   for (const auto& f : files_in(dir / "o")) {

@@ -47,7 +47,8 @@ void write_text(const fs::path& p, const std::string& text) {
 
 namespace {
 
-ProcessResult spawn_and_wait(const std::vector<std::string>& args, const Env& env, int interrupt_after_ms) {
+ProcessResult spawn_and_wait(const std::vector<std::string>& args, const Env& env, const fs::path& started,
+                             int interrupt_after_ms) {
   TempDir io;
   const fs::path out = io / "stdout", err = io / "stderr";
   std::map<std::string, std::string> vars;
@@ -81,6 +82,9 @@ ProcessResult spawn_and_wait(const std::vector<std::string>& args, const Env& en
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("cannot start " GLIA_EXE);
   if (interrupt_after_ms >= 0) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!fs::exists(started) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     std::this_thread::sleep_for(std::chrono::milliseconds(interrupt_after_ms));
     kill(pid, SIGINT);
   }
@@ -96,10 +100,13 @@ ProcessResult spawn_and_wait(const std::vector<std::string>& args, const Env& en
 
 }  // namespace
 
-ProcessResult run_glia(const std::vector<std::string>& args, const Env& env) { return spawn_and_wait(args, env, -1); }
+ProcessResult run_glia(const std::vector<std::string>& args, const Env& env) {
+  return spawn_and_wait(args, env, {}, -1);
+}
 
-ProcessResult run_glia_and_interrupt(const std::vector<std::string>& args, int delay_ms, const Env& env) {
-  return spawn_and_wait(args, env, delay_ms);
+ProcessResult run_glia_and_interrupt(const std::vector<std::string>& args, const fs::path& started, int delay_ms,
+                                     const Env& env) {
+  return spawn_and_wait(args, env, started, delay_ms);
 }
 
 }  // namespace glia::test

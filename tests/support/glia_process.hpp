@@ -34,8 +34,10 @@ class TempDir {
 
 ProcessResult run_glia(const std::vector<std::string>& args, const Env& env = {});
 
-// Starts glia, sends SIGINT after `delay_ms`, and waits for it to end.
-ProcessResult run_glia_and_interrupt(const std::vector<std::string>& args, int delay_ms, const Env& env = {});
+// Starts glia, waits until `started` exists (at most 60 s), sends SIGINT `delay_ms` later, and
+// waits for glia to end.
+ProcessResult run_glia_and_interrupt(const std::vector<std::string>& args, const std::filesystem::path& started,
+                                     int delay_ms, const Env& env = {});
 
 std::string read_text(const std::filesystem::path& p);
 void write_text(const std::filesystem::path& p, const std::string& text);
