@@ -92,7 +92,9 @@ std::string raster_svg(std::span<const int64_t> spike_steps, std::span<const int
       pts += ' ';
     }
     o += "<polyline fill=\"none\" stroke=\"" + std::string(kColors[q % 8]) + "\" stroke-width=\"1.5\" points=\"" + pts + "\"/>\n";
-    o += "<text x=\"" + fmt(left + 8 + 90 * q) + "\" y=\"" + fmt(y0 + 14) + "\" fill=\"" + kColors[q % 8] + "\">" +
+    // Legend in the top right corner, clear of the axis labels.
+    o += "<text x=\"" + fmt(left + w - 8 - 90 * (np - 1 - q)) + "\" y=\"" + fmt(y0 + 14) +
+         "\" text-anchor=\"end\" fill=\"" + kColors[q % 8] + "\">" +
          escape(q < pop_names.size() ? pop_names[q] : "pop" + std::to_string(q)) + "</text>\n";
   }
   o += "<rect x=\"" + fmt(left) + "\" y=\"" + fmt(y0) + "\" width=\"" + fmt(w) + "\" height=\"" + fmt(h2) +
