@@ -27,6 +27,14 @@ struct LocalBasis {
 template <class T>
 void local_basis(const T* knots, int n, int k, T x, LocalBasis<T>& out, bool with_slope);
 
+// The same on uniform knots t_j = t0 + j*h (the initial grids): the span is floor((x-t0)/h) and
+// every denominator of the recursion is p*h, so no search and no division by knot differences.
+template <class T>
+void local_basis_uniform(T t0, T h, int n, int k, T x, LocalBasis<T>& out, bool with_slope);
+// h when the n knots are uniformly spaced (to rounding), else 0.
+template <class T>
+T uniform_spacing(const T* knots, int n);
+
 // Uniform knots on [lo, hi] with G intervals, extended by k knots on each side (pykan's
 // linspace + extend_grid).
 template <class T>

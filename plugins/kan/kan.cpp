@@ -49,11 +49,26 @@ void assign_offsets(Model<T>& m) {
   m.affine.grad.fill(T(0));
 }
 
+// Local bases at x for input i: the uniform fast path when the input's knots are uniform
+// (spacing[i] > 0), else the general one.
+template <class T>
+void basis_at(const Layer<T>& L, const std::vector<T>& spacing, size_t i, T x, LocalBasis<T>& b, bool slope) {
+  const int n = static_cast<int>(L.n_knots());
+  if (spacing[i] > 0) local_basis_uniform(L.knots_of(i)[0], spacing[i], n, L.order, x, b, slope);
+  else local_basis(L.knots_of(i), n, L.order, x, b, slope);
+}
+
+template <class T>
+std::vector<T> knot_spacings(const Layer<T>& L) {
+  std::vector<T> h(L.in);
+  for (size_t i = 0; i < L.in; ++i) h[i] = uniform_spacing(L.knots_of(i), static_cast<int>(L.n_knots()));
+  return h;
+}
+
 // Features of one row block: [silu(x_i), B_0(x_i) .. B_{nb-1}(x_i)] per input.
 template <class T>
-void layer_features(const Layer<T>& L, const T* x, size_t b0, size_t b1, T* F) {
+void layer_features(const Layer<T>& L, const std::vector<T>& spacing, const T* x, size_t b0, size_t b1, T* F) {
   const size_t nb = L.bases(), stride = nb + 1, K = L.features();
-  const int n = static_cast<int>(L.n_knots());
   LocalBasis<T> basis;
   for (size_t b = b0; b < b1; ++b) {
     T* row = F + b * K;
@@ -62,7 +77,7 @@ void layer_features(const Layer<T>& L, const T* x, size_t b0, size_t b1, T* F) {
       const T xi = x[b * L.in + i];
       T* f = row + i * stride;
       f[0] = silu(xi);
-      local_basis(L.knots_of(i), n, L.order, xi, basis, false);
+      basis_at(L, spacing, i, xi, basis, false);
       if (!basis.inside) continue;
       for (int r = 0; r <= L.order; ++r) {
         const int m = basis.first + r;
@@ -251,8 +266,9 @@ const std::vector<T>& forward(const Model<T>& m, const T* x, size_t batch, Works
     T* F = ws.features[l].data();
     T* Y = ws.act[l + 1].data();
     fuse_weights(m, l, ws.weights[l].data());
+    const std::vector<T> spacing = knot_spacings(L);
     nn::parallel_blocks(batch, nn::kRowBlock, [&](size_t b0, size_t b1) {
-      layer_features(L, in, b0, b1, F);
+      layer_features(L, spacing, in, b0, b1, F);
       for (size_t b = b0; b < b1; ++b) std::copy(m.bias(l), m.bias(l) + L.out, Y + b * L.out);
     });
     nn::parallel_gemm<T>(false, false, batch, L.out, K, T(1), F, K, ws.weights[l].data(), L.out, T(1), Y, L.out);
@@ -332,7 +348,7 @@ void backward(Model<T>& m, Workspace<T>& ws, bool input_grad) {
     nn::parallel_gemm<T>(false, true, batch, K, out, T(1), dY, out, ws.weights[l].data(), out, T(0), dF.data(), K);
     const T* x = ws.act[l].data();
     T* dX = ws.grad_act[l].data();
-    const int n = static_cast<int>(L.n_knots());
+    const std::vector<T> spacing = knot_spacings(L);
     nn::parallel_blocks(batch, nn::kRowBlock, [&](size_t b0, size_t b1) {
       LocalBasis<T> basis;
       for (size_t b = b0; b < b1; ++b)
@@ -340,7 +356,7 @@ void backward(Model<T>& m, Workspace<T>& ws, bool input_grad) {
           const T xi = x[b * L.in + i];
           const T* df = dF.data() + b * K + i * stride;
           T g = df[0] * silu_slope(xi);
-          local_basis(L.knots_of(i), n, L.order, xi, basis, true);
+          basis_at(L, spacing, i, xi, basis, true);
           if (basis.inside)
             for (int r = 0; r <= L.order; ++r) {
               const int j = basis.first + r;

@@ -96,3 +96,26 @@ TEST_CASE("fit_spline reproduces a spline exactly and gives the min-norm solutio
     CHECK(v == Approx(ys[s]).margin(1e-9));
   }
 }
+
+TEST_CASE("the uniform fast path equals the general recursion, values and slopes") {
+  for (int k = 1; k <= 5; ++k) {
+    const auto t = uniform_knots<double>(-1.0, 1.0, 5, k);
+    const int n = int(t.size());
+    const double h = uniform_spacing(t.data(), n);
+    REQUIRE(h == Approx(0.4));
+    for (double x = t[0] - 0.2; x < t.back() + 0.2; x += 0.00913) {
+      LocalBasis<double> a, b;
+      local_basis(t.data(), n, k, x, a, true);
+      local_basis_uniform(t[0], h, n, k, x, b, true);
+      REQUIRE(a.inside == b.inside);
+      if (!a.inside) continue;
+      REQUIRE(a.first == b.first);
+      for (int r = 0; r <= k; ++r) {
+        REQUIRE(b.value[r] == Approx(a.value[r]).margin(1e-12));
+        REQUIRE(b.slope[r] == Approx(a.slope[r]).margin(1e-10));
+      }
+    }
+  }
+  const std::vector<double> uneven{0, 1, 2, 4, 5};
+  CHECK(uniform_spacing(uneven.data(), 5) == 0.0);
+}
