@@ -1,4 +1,7 @@
-// The glia command line: plugins, config, validate, run.
+// The glia command line: plugins, config, validate, run, new.
+#include "new_plugin.hpp"
+#include "plugin_check.hpp"
+
 #include "../host/console.hpp"
 #include "../host/executor.hpp"
 #include "../host/pipeline.hpp"
@@ -263,6 +266,9 @@ int main(int argc, char** argv) {
   plugins_info->add_option("ID", op_id, "Operator id, e.g. data.split")->required();
   plugins_info->add_option("--format", format, "text or json")->check(CLI::IsMember({"text", "json"}));
   plugins_list->add_option("--format", format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  auto* plugins_check = plugins->add_subcommand("check", "Run a plugin file through the conformance checks");
+  std::string plugin_file;
+  plugins_check->add_option("FILE", plugin_file, "Plugin file, e.g. build/glia-demo.so")->required();
 
   auto* config = app.add_subcommand("config", "Work with pipeline files");
   config->require_subcommand(1);
@@ -288,6 +294,13 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "json"}));
   run->add_flag("-q,--quiet", g.quiet, "Only warnings and errors on stderr; no progress line");
 
+  auto* new_cmd = app.add_subcommand("new", "Create a project");
+  new_cmd->require_subcommand(1);
+  auto* new_plugin = new_cmd->add_subcommand("plugin", "Write an out-of-tree plugin project that builds against the SDK");
+  std::string plugin_name, project_dir;
+  new_plugin->add_option("NAME", plugin_name, "Plugin name: [a-z][a-z0-9_]*")->required();
+  new_plugin->add_option("--dir", project_dir, "Folder to create (default ./NAME); must not exist or be empty");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -297,6 +310,10 @@ int main(int argc, char** argv) {
 
   Console console(g.quiet, g.verbose);
   try {
+    // Neither needs the registry; check forks before anything starts threads.
+    if (*new_plugin) return glia::cli::new_plugin(plugin_name, project_dir);
+    if (*plugins_check) return glia::cli::check_plugin(plugin_file, registry_options(g));
+
     Registry registry(registry_options(g));
     registry.scan();
     for (const auto& w : registry.warnings()) console.warn(w);

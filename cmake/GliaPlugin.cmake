@@ -1,27 +1,11 @@
-# glia_add_plugin(<name> SOURCES <src>... [LINK <target>...])
+# CMake helpers for glia's own build: glia_add_plugin (shared with third-party plugins, see
+# GliaAddPlugin.cmake) and glia_add_test.
 #
-# Builds a glia plugin module named glia-<name>.so that exports only glia_plugin_entry_v1, has
-# no undefined symbols, and lands next to the other plugins of the build tree.
-set(GLIA_PLUGIN_MAP ${CMAKE_CURRENT_LIST_DIR}/glia-plugin.map)
-
-function(glia_add_plugin name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;LINK" ${ARGN})
-  set(target glia_plugin_${name})
-  add_library(${target} MODULE ${ARG_SOURCES})
-  set_target_properties(${target} PROPERTIES
-    PREFIX ""
-    OUTPUT_NAME glia-${name}
-    LIBRARY_OUTPUT_DIRECTORY ${GLIA_PLUGIN_OUTPUT_DIR}
-    CXX_VISIBILITY_PRESET hidden
-    C_VISIBILITY_PRESET hidden
-    VISIBILITY_INLINES_HIDDEN ON)
-  target_link_libraries(${target} PRIVATE glia::sdk ${ARG_LINK})
-  target_link_options(${target} PRIVATE
-    -Wl,--version-script=${GLIA_PLUGIN_MAP} -Wl,--no-undefined)
-  set_property(GLOBAL APPEND PROPERTY GLIA_PLUGIN_TARGETS ${target})
-  install(TARGETS ${target} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/${GLIA_PLUGIN_SUBDIR}
-          COMPONENT runtime)
-endfunction()
+# In this build tree plugins land next to each other in GLIA_PLUGIN_OUTPUT_DIR and install into
+# ${CMAKE_INSTALL_LIBDIR}/${GLIA_PLUGIN_SUBDIR}, component runtime.
+set(GLIA_PLUGIN_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/${GLIA_PLUGIN_SUBDIR})
+set(GLIA_PLUGIN_INSTALL_COMPONENT runtime)
+include(${CMAKE_CURRENT_LIST_DIR}/GliaAddPlugin.cmake)
 
 # glia_add_test(<name> SOURCES <src>... [LINK <target>...])
 # A Catch2 test executable registered with CTest.
