@@ -145,6 +145,17 @@ template)
       --set scale.factor=0 --out "$WORK/template-run" --format json
   expect_in_out '"scale.mean": 0.0'
   [ -f "$WORK/template-run/scale.y.npy" ] || fail "the pipeline did not save scale.y.npy"
+  # glia::nn, the static learning substrate, comes with the SDK as a component.
+  mkdir -p "$WORK/template/nn-user"
+  printf '%s\n' 'cmake_minimum_required(VERSION 3.20)' 'project(nn_user LANGUAGES CXX)' \
+    'find_package(glia 1 REQUIRED COMPONENTS nn)' 'glia_add_plugin(nn_user SOURCES plugin.cpp LINK glia::nn)' \
+    > "$WORK/template/nn-user/CMakeLists.txt"
+  { echo '#include <glia/nn/model.hpp>'; echo '#include "../wave/src/scale.hpp"'
+    echo 'GLIA_PLUGIN("nn_user", "0.1.0", wave_plugin::Scale)'; } > "$WORK/template/nn-user/plugin.cpp"
+  run cmake -S "$WORK/template/nn-user" -B "$WORK/template/nn-user/build" -G Ninja \
+      -DCMAKE_PREFIX_PATH="$root/usr" -DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON
+  run cmake --build "$WORK/template/nn-user/build"
+  grep -q "libglia_nn.a" "$WORK/template/nn-user/build/build.ninja" || fail "glia::nn is not linked"
   # Installed as a distribution package would (prefix /usr, DESTDIR), the plugin lands beside
   # the glia package's own plugins.
   run env DESTDIR="$WORK/template/destdir" cmake --install "$project/build"
