@@ -34,7 +34,7 @@ std::vector<uint8_t> train(Train& op_harness, const FashionSplit& s, bool images
 
 int main(int argc, char** argv) {
   const std::string kind = argc > 1 ? argv[1] : "mlp";
-  const int64_t epochs = argc > 2 ? std::atoll(argv[2]) : (kind == "cnn" ? 5 : 15);
+  const int64_t epochs = argc > 2 ? std::atoll(argv[2]) : (kind == "cnn" ? 8 : 15);
   const std::string schedule = argc > 3 ? argv[3] : "cosine";
   const int64_t limit = argc > 4 ? std::atoll(argv[4]) : 0;
   const std::string dir = argc > 5 ? argv[5] : "/usr/share/datasets/fashion-mnist";
@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
     if (kind == "cnn") {
       testing::Harness<CnnTrain> h;
       h.seed(1);
+      h.param("batch_norm", true);
       h.param("epochs", epochs);
       h.param("schedule", schedule);
       model = train(h, tr, true);
