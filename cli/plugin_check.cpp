@@ -235,7 +235,9 @@ struct ScratchDir {
   fs::path path;
   ScratchDir() {
     std::string pattern = (fs::temp_directory_path() / "glia-check-XXXXXX").string();
-    if (mkdtemp(pattern.data())) path = pattern;
+    if (!mkdtemp(pattern.data()))
+      throw Failure(kExitInternal, "cannot create a temporary folder for the check: " + std::string(std::strerror(errno)));
+    path = pattern;
   }
   ~ScratchDir() {
     std::error_code ec;
