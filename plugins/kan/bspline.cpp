@@ -60,41 +60,6 @@ void local_basis(const T* knots, int n, int k, T x, LocalBasis<T>& out, bool wit
 }
 
 template <class T>
-void local_basis_uniform(T t0, T h, int n, int k, T x, LocalBasis<T>& out, bool with_slope) {
-  const T u = (x - t0) / h;
-  out.inside = false;
-  if (!(u >= T(0) && u < T(n - 1))) {
-    for (int r = 0; r <= k; ++r) out.value[r] = out.slope[r] = 0;
-    return;
-  }
-  const int j = std::min(static_cast<int>(u), n - 2);
-  const T t = u - T(j);
-  out.inside = true;
-  out.first = j - k;
-  T lower[kMaxOrder + 1];
-  T* N = out.value;
-  N[0] = 1;
-  for (int p = 1; p <= k; ++p) {
-    if (p == k)
-      for (int r = 0; r < k; ++r) lower[r] = N[r];
-    const T inv = T(1) / T(p);
-    T saved = 0;
-    for (int r = 0; r < p; ++r) {
-      const T temp = N[r] * inv;
-      N[r] = saved + (T(r + 1) - t) * temp;
-      saved = (t + T(p - 1 - r)) * temp;
-    }
-    N[p] = saved;
-  }
-  if (!with_slope) return;
-  if (k == 0) {
-    out.slope[0] = 0;
-    return;
-  }
-  for (int r = 0; r <= k; ++r) out.slope[r] = ((r >= 1 ? lower[r - 1] : T(0)) - (r < k ? lower[r] : T(0))) / h;
-}
-
-template <class T>
 T uniform_spacing(const T* knots, int n) {
   const T h = (knots[n - 1] - knots[0]) / T(n - 1);
   if (!(h > 0)) return 0;
@@ -163,8 +128,6 @@ std::vector<double> fit_spline(const std::vector<double>& knots, int k, const st
 
 template void local_basis<float>(const float*, int, int, float, LocalBasis<float>&, bool);
 template void local_basis<double>(const double*, int, int, double, LocalBasis<double>&, bool);
-template void local_basis_uniform<float>(float, float, int, int, float, LocalBasis<float>&, bool);
-template void local_basis_uniform<double>(double, double, int, int, double, LocalBasis<double>&, bool);
 template float uniform_spacing<float>(const float*, int);
 template double uniform_spacing<double>(const double*, int);
 template std::vector<float> uniform_knots<float>(float, float, int, int);

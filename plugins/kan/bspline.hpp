@@ -7,6 +7,7 @@
 // (pykan's nan_to_num), which keeps repeated knots (from quantile grids) harmless.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <vector>
 
@@ -29,8 +30,42 @@ void local_basis(const T* knots, int n, int k, T x, LocalBasis<T>& out, bool wit
 
 // The same on uniform knots t_j = t0 + j*h (the initial grids): the span is floor((x-t0)/h) and
 // every denominator of the recursion is p*h, so no search and no division by knot differences.
+// Inline: the layer kernels call it with a constant k, which unrolls the recursion.
 template <class T>
-void local_basis_uniform(T t0, T h, int n, int k, T x, LocalBasis<T>& out, bool with_slope);
+inline void local_basis_uniform(T t0, T h, int n, int k, T x, LocalBasis<T>& out, bool with_slope) {
+  const T u = (x - t0) / h;
+  out.inside = false;
+  if (!(u >= T(0) && u < T(n - 1))) {
+    for (int r = 0; r <= k; ++r) out.value[r] = out.slope[r] = 0;
+    return;
+  }
+  const int j = std::min(static_cast<int>(u), n - 2);
+  const T t = u - T(j);
+  out.inside = true;
+  out.first = j - k;
+  T lower[kMaxOrder + 1];
+  T* N = out.value;
+  N[0] = 1;
+  for (int p = 1; p <= k; ++p) {
+    if (p == k)
+      for (int r = 0; r < k; ++r) lower[r] = N[r];
+    const T inv = T(1) / T(p);
+    T saved = 0;
+    for (int r = 0; r < p; ++r) {
+      const T temp = N[r] * inv;
+      N[r] = saved + (T(r + 1) - t) * temp;
+      saved = (t + T(p - 1 - r)) * temp;
+    }
+    N[p] = saved;
+  }
+  if (!with_slope) return;
+  if (k == 0) {
+    out.slope[0] = 0;
+    return;
+  }
+  for (int r = 0; r <= k; ++r) out.slope[r] = ((r >= 1 ? lower[r - 1] : T(0)) - (r < k ? lower[r] : T(0))) / h;
+}
+
 // h when the n knots are uniformly spaced (to rounding), else 0.
 template <class T>
 T uniform_spacing(const T* knots, int n);

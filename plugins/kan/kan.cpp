@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
+#include <type_traits>
 
 namespace glia::kan {
 
@@ -49,57 +50,189 @@ void assign_offsets(Model<T>& m) {
   m.affine.grad.fill(T(0));
 }
 
-// Local bases at x for input i: the uniform fast path when the input's knots are uniform
-// (spacing[i] > 0), else the general one.
-template <class T>
-void basis_at(const Layer<T>& L, const std::vector<T>& spacing, size_t i, T x, LocalBasis<T>& b, bool slope) {
-  const int n = static_cast<int>(L.n_knots());
-  if (spacing[i] > 0) local_basis_uniform(L.knots_of(i)[0], spacing[i], n, L.order, x, b, slope);
-  else local_basis(L.knots_of(i), n, L.order, x, b, slope);
-}
-
-template <class T>
-std::vector<T> knot_spacings(const Layer<T>& L) {
-  std::vector<T> h(L.in);
-  for (size_t i = 0; i < L.in; ++i) h[i] = uniform_spacing(L.knots_of(i), static_cast<int>(L.n_knots()));
-  return h;
-}
-
-// Features of one row block: [silu(x_i), B_0(x_i) .. B_{nb-1}(x_i)] per input.
-template <class T>
-void layer_features(const Layer<T>& L, const std::vector<T>& spacing, const T* x, size_t b0, size_t b1, T* F) {
-  const size_t nb = L.bases(), stride = nb + 1, K = L.features();
-  LocalBasis<T> basis;
-  for (size_t b = b0; b < b1; ++b) {
-    T* row = F + b * K;
-    std::fill(row, row + K, T(0));
-    for (size_t i = 0; i < L.in; ++i) {
-      const T xi = x[b * L.in + i];
-      T* f = row + i * stride;
-      f[0] = silu(xi);
-      basis_at(L, spacing, i, xi, basis, false);
-      if (!basis.inside) continue;
-      for (int r = 0; r <= L.order; ++r) {
-        const int m = basis.first + r;
-        if (m >= 0 && m < static_cast<int>(nb)) f[1 + m] = basis.value[r];
-      }
-    }
+// Calls f(std::integral_constant<int, k>) so that the kernels see the order as a constant.
+template <class F>
+void with_order(int k, F&& f) {
+  switch (k) {
+    case 1: return f(std::integral_constant<int, 1>{});
+    case 2: return f(std::integral_constant<int, 2>{});
+    case 3: return f(std::integral_constant<int, 3>{});
+    case 4: return f(std::integral_constant<int, 4>{});
+    case 5: return f(std::integral_constant<int, 5>{});
   }
+  throw std::invalid_argument("k must be in [1, 5]");
 }
 
+// The K+1 bases that can be non-zero at x for input i (value, and slope when asked), shifted
+// to start at an existing basis: returns first in [0, bases-K-1], and the entries for bases
+// past either end (x in an outer knot span) or for x outside the knots are 0. The gathered
+// kernels then read K+1 weight rows from first on without a bounds check.
+template <int K, class T>
+[[gnu::always_inline]] inline int clamped_basis(const Layer<T>& L, T h, size_t i, T x, T* value, T* slope) {
+  LocalBasis<T> b;
+  const int n = static_cast<int>(L.n_knots());
+  if (h > 0) local_basis_uniform(L.knots_of(i)[0], h, n, K, x, b, slope != nullptr);
+  else local_basis(L.knots_of(i), n, K, x, b, slope != nullptr);
+  const int first = b.inside ? std::clamp(b.first, 0, static_cast<int>(L.bases()) - K - 1) : 0;
+  const int shift = first - b.first;
+  for (int r = 0; r <= K; ++r) {
+    const int s = r + shift;
+    const bool on = b.inside && s >= 0 && s <= K;
+    value[r] = on ? b.value[s] : T(0);
+    if (slope) slope[r] = on ? b.slope[s] : T(0);
+  }
+  return first;
+}
+
+// W[i, 0, o] = mask*scale_base, W[i, 1+j, o] = mask*scale_sp*coef_j for inputs [i0, i1).
 template <class T>
-void fuse_weights(const Model<T>& m, size_t l, T* W) {
+void fuse_weights(const Model<T>& m, size_t l, size_t i0, size_t i1, T* W) {
   const Layer<T>& L = m.layers[l];
   const size_t nb = L.bases(), out = L.out;
   const T* coef = m.coef(l);
   const T* sb = m.scale_base(l);
   const T* sp = m.scale_sp(l);
-  for (size_t i = 0; i < L.in; ++i) {
+  for (size_t i = i0; i < i1; ++i) {
     T* w = W + i * (nb + 1) * out;
-    for (size_t o = 0; o < out; ++o) w[o] = L.mask[i * out + o] * sb[i * out + o];
+    const T* mask = L.mask.data() + i * out;
+    for (size_t o = 0; o < out; ++o) w[o] = mask[o] * sb[i * out + o];
     for (size_t j = 0; j < nb; ++j)
-      for (size_t o = 0; o < out; ++o)
-        w[(1 + j) * out + o] = L.mask[i * out + o] * sp[i * out + o] * coef[(i * nb + j) * out + o];
+      for (size_t o = 0; o < out; ++o) w[(1 + j) * out + o] = mask[o] * sp[i * out + o] * coef[(i * nb + j) * out + o];
+  }
+}
+
+// The plugin is built for baseline x86-64; its hot kernels are also compiled for AVX2 and
+// AVX-512 and picked at load time (ifunc). The library is built with -ffp-contract=off, so the
+// wider variants round exactly as the baseline one: results do not depend on the machine's ISA
+// (training runs such as pykan's prune-then-symbolic workflow are sensitive to the last bit).
+#if defined(__x86_64__) && defined(__linux__)
+#define KAN_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define KAN_KERNEL
+#endif
+
+// Inputs per task in the gathered product and its gradient: their weight rows (a few KB each)
+// stay in cache while the samples stream past.
+constexpr size_t kInputBlock = 32;
+
+// Forward of rows [b0, b1) of layer l: local bases of every input, then
+// Y[b, :] = bias + sum_i silu(x_bi) W[i, 0, :] + sum_r B_r(x_bi) W[i, 1 + first + r, :].
+template <int K, class T>
+KAN_KERNEL void forward_rows(const Model<T>& m, size_t l, Workspace<T>& ws, size_t b0, size_t b1) {
+  const Layer<T>& L = m.layers[l];
+  const size_t in = L.in, out = L.out, row = (L.bases() + 1) * out;
+  constexpr size_t F = K + 2;
+  const T* x = ws.act[l].data();
+  const T* h = ws.spacing[l].data();
+  const T* W = ws.weights[l].data();
+  int32_t* span = ws.span[l].data();
+  T* basis = ws.basis[l].data();
+  T* Y = ws.act[l + 1].data();
+  for (size_t b = b0; b < b1; ++b)
+    for (size_t i = 0; i < in; ++i) {
+      const size_t e = b * in + i;
+      basis[e * F] = silu(x[e]);
+      span[e] = clamped_basis<K>(L, h[i], i, x[e], basis + e * F + 1, static_cast<T*>(nullptr));
+    }
+  for (size_t b = b0; b < b1; ++b) std::copy(m.bias(l), m.bias(l) + out, Y + b * out);
+  // Inputs outer: input i's rows stay in L1 while the block's samples pass, and consecutive
+  // updates go to different output rows, so they do not wait on each other's stores.
+  for (size_t i = 0; i < in; ++i) {
+    const T* __restrict w0 = W + i * row;
+    for (size_t b = b0; b < b1; ++b) {
+      const T* f = basis + (b * in + i) * F;
+      const T* __restrict wj = w0 + (1 + span[b * in + i]) * out;
+      T* __restrict y = Y + b * out;
+      for (size_t o = 0; o < out; ++o) {
+        T acc = y[o] + f[0] * w0[o];
+        for (int r = 0; r <= K; ++r) acc += f[1 + r] * wj[r * out + o];
+        y[o] = acc;
+      }
+    }
+  }
+}
+
+// dW of inputs [i0, i1): the forward gather run backwards, each input's sums over the batch in
+// order; then chained into the parameter gradients of those inputs.
+template <int K, class T>
+KAN_KERNEL void weight_grad_inputs(Model<T>& m, size_t l, Workspace<T>& ws, size_t i0, size_t i1) {
+  const Layer<T>& L = m.layers[l];
+  const size_t in = L.in, out = L.out, nb = L.bases(), row = (nb + 1) * out, batch = ws.batch;
+  constexpr size_t F = K + 2;
+  const T* dY = ws.grad_act[l + 1].data();
+  const int32_t* span = ws.span[l].data();
+  const T* basis = ws.basis[l].data();
+  T* dW = ws.grad_weights[l].data();
+  std::fill(dW + i0 * row, dW + i1 * row, T(0));
+  // Samples outer: consecutive updates hit different inputs' rows, so they do not wait on each
+  // other's stores (samples in one knot span would).
+  for (size_t b = 0; b < batch; ++b) {
+    const T* __restrict dy = dY + b * out;
+    for (size_t i = i0; i < i1; ++i) {
+      const T* f = basis + (b * in + i) * F;
+      T* __restrict d0 = dW + i * row;
+      T* __restrict dj = d0 + (1 + span[b * in + i]) * out;
+      for (size_t o = 0; o < out; ++o) d0[o] += f[0] * dy[o];
+      for (int r = 0; r <= K; ++r)
+        for (size_t o = 0; o < out; ++o) dj[r * out + o] += f[1 + r] * dy[o];
+    }
+  }
+  const T* coef = m.coef(l);
+  const T* sp = m.scale_sp(l);
+  T* grad = m.params.grad.data();
+  T* g_coef = grad + L.coef;
+  T* g_sb = grad + L.scale_base;
+  T* g_sp = grad + L.scale_sp;
+  for (size_t i = i0; i < i1; ++i) {
+    const T* dw = dW + i * row;
+    const T* mask = L.mask.data() + i * out;
+    for (size_t o = 0; o < out; ++o) g_sb[i * out + o] += mask[o] * dw[o];
+    for (size_t j = 0; j < nb; ++j)
+      for (size_t o = 0; o < out; ++o) {
+        const size_t e = i * out + o, c = (i * nb + j) * out + o;
+        const T g = mask[o] * dw[(1 + j) * out + o];
+        g_coef[c] += g * sp[e];
+        g_sp[e] += g * coef[c];
+      }
+  }
+}
+
+// dLoss/dx of rows [b0, b1): dx_bi = sum_o dY_bo (silu'(x) W[i,0,o] + sum_r B'_r(x) W[i,1+first+r,o]),
+// plus the symbolic edges' a*b*f'(b*x+c).
+template <int K, class T>
+KAN_KERNEL void input_grad_rows(const Model<T>& m, size_t l, Workspace<T>& ws, size_t b0, size_t b1) {
+  const Layer<T>& L = m.layers[l];
+  const size_t in = L.in, out = L.out, row = (L.bases() + 1) * out;
+  const bool symbolic = L.has_symbolic();
+  const T* x = ws.act[l].data();
+  const T* h = ws.spacing[l].data();
+  const T* W = ws.weights[l].data();
+  const T* dY = ws.grad_act[l + 1].data();
+  T* dX = ws.grad_act[l].data();
+  T value[K + 1], slope[K + 1];
+  for (size_t b = b0; b < b1; ++b) {
+    const T* dy = dY + b * out;
+    for (size_t i = 0; i < in; ++i) {
+      const T xi = x[b * in + i];
+      const T ds = silu_slope(xi);
+      const int first = clamped_basis<K>(L, h[i], i, xi, value, slope);
+      const T* w0 = W + i * row;
+      const T* wj = w0 + (1 + first) * out;
+      T g = 0;
+      for (size_t o = 0; o < out; ++o) {
+        T d = ds * w0[o];
+        for (int r = 0; r <= K; ++r) d += slope[r] * wj[r * out + o];
+        g += dy[o] * d;
+      }
+      if (symbolic)
+        for (size_t o = 0; o < out; ++o) {
+          const Fn f = L.symbolic[i * out + o];
+          if (f == Fn::none) continue;
+          const T* p = m.affine_of(l, i, o);
+          g += dy[o] * p[0] * p[1] * T(fn_slope(f, double(p[1] * xi + p[2])));
+        }
+      dX[b * in + i] += g;
+    }
   }
 }
 
@@ -109,17 +242,22 @@ void ensure_workspace(const Model<T>& m, size_t batch, Workspace<T>& ws) {
   ws.batch = batch;
   ws.act.resize(depth + 1);
   ws.grad_act.resize(depth + 1);
-  ws.features.resize(depth);
+  ws.spacing.resize(depth);
+  ws.span.resize(depth);
+  ws.basis.resize(depth);
   ws.weights.resize(depth);
-  ws.grad_features.resize(depth);
   ws.grad_weights.resize(depth);
   for (size_t l = 0; l <= depth; ++l) {
     ws.act[l].resize(batch * m.widths[l]);
     ws.grad_act[l].assign(batch * m.widths[l], T(0));  // backward and the regulariser add into it
   }
   for (size_t l = 0; l < depth; ++l) {
-    ws.features[l].resize(batch * m.layers[l].features());
-    ws.weights[l].resize(m.layers[l].features() * m.layers[l].out);
+    const Layer<T>& L = m.layers[l];
+    ws.spacing[l].resize(L.in);
+    ws.span[l].resize(batch * L.in);
+    ws.basis[l].resize(batch * L.in * (L.order + 2));
+    ws.weights[l].resize(L.features() * L.out);
+    ws.grad_weights[l].resize(L.features() * L.out);
   }
 }
 
@@ -261,18 +399,15 @@ const std::vector<T>& forward(const Model<T>& m, const T* x, size_t batch, Works
   std::copy(x, x + batch * m.widths[0], ws.act[0].begin());
   for (size_t l = 0; l < m.depth(); ++l) {
     const Layer<T>& L = m.layers[l];
-    const size_t K = L.features();
-    const T* in = ws.act[l].data();
-    T* F = ws.features[l].data();
-    T* Y = ws.act[l + 1].data();
-    fuse_weights(m, l, ws.weights[l].data());
-    const std::vector<T> spacing = knot_spacings(L);
-    nn::parallel_blocks(batch, nn::kRowBlock, [&](size_t b0, size_t b1) {
-      layer_features(L, spacing, in, b0, b1, F);
-      for (size_t b = b0; b < b1; ++b) std::copy(m.bias(l), m.bias(l) + L.out, Y + b * L.out);
+    const int n = static_cast<int>(L.n_knots());
+    for (size_t i = 0; i < L.in; ++i) ws.spacing[l][i] = uniform_spacing(L.knots_of(i), n);
+    nn::parallel_blocks(L.in, kInputBlock, [&](size_t i0, size_t i1) { fuse_weights(m, l, i0, i1, ws.weights[l].data()); });
+    with_order(L.order, [&](auto K) {
+      nn::parallel_blocks(batch, nn::kRowBlock, [&](size_t b0, size_t b1) { forward_rows<K()>(m, l, ws, b0, b1); });
     });
-    nn::parallel_gemm<T>(false, false, batch, L.out, K, T(1), F, K, ws.weights[l].data(), L.out, T(1), Y, L.out);
     if (!L.has_symbolic()) continue;
+    const T* in = ws.act[l].data();
+    T* Y = ws.act[l + 1].data();
     nn::parallel_blocks(batch, nn::kRowBlock, [&](size_t b0, size_t b1) {
       for (size_t b = b0; b < b1; ++b)
         for (size_t i = 0; i < L.in; ++i)
@@ -293,36 +428,17 @@ void backward(Model<T>& m, Workspace<T>& ws, bool input_grad) {
   T* grad = m.params.grad.data();
   for (size_t l = m.depth(); l-- > 0;) {
     const Layer<T>& L = m.layers[l];
-    const size_t K = L.features(), nb = L.bases(), out = L.out, stride = nb + 1;
+    const size_t out = L.out;
     const T* dY = ws.grad_act[l + 1].data();
-    const T* F = ws.features[l].data();
-    auto& dW = ws.grad_weights[l];
-    dW.resize(K * out);
-    nn::parallel_gemm<T>(true, false, K, out, batch, T(1), F, K, dY, out, T(0), dW.data(), out);
-
-    // Chain dW into coef, scale_base and scale_sp; bias gets the column sums of dY.
-    const T* coef = m.coef(l);
-    const T* sp = m.scale_sp(l);
-    T* g_coef = grad + L.coef;
-    T* g_sb = grad + L.scale_base;
-    T* g_sp = grad + L.scale_sp;
+    with_order(L.order, [&](auto K) {
+      // Parallel over inputs: each input's gradients are its own, whatever the split.
+      nn::parallel_blocks(L.in, kInputBlock, [&](size_t i0, size_t i1) { weight_grad_inputs<K()>(m, l, ws, i0, i1); });
+    });
     T* g_bias = grad + L.bias;
-    for (size_t i = 0; i < L.in; ++i) {
-      const T* dw = dW.data() + i * stride * out;
-      for (size_t o = 0; o < out; ++o) g_sb[i * out + o] += L.mask[i * out + o] * dw[o];
-      for (size_t j = 0; j < nb; ++j)
-        for (size_t o = 0; o < out; ++o) {
-          const size_t e = i * out + o, c = (i * nb + j) * out + o;
-          const T g = L.mask[e] * dw[(1 + j) * out + o];
-          g_coef[c] += g * sp[e];
-          g_sp[e] += g * coef[c];
-        }
-    }
     for (size_t b = 0; b < batch; ++b)
       for (size_t o = 0; o < out; ++o) g_bias[o] += dY[b * out + o];
 
-    const bool symbolic = L.has_symbolic();
-    if (symbolic) {
+    if (L.has_symbolic()) {
       // Affine parameters of locked edges: serial over the batch, in order (deterministic).
       const T* x = ws.act[l].data();
       T* g_aff = m.affine.grad.data() + L.affine;
@@ -342,35 +458,8 @@ void backward(Model<T>& m, Workspace<T>& ws, bool input_grad) {
           }
     }
     if (l == 0 && !input_grad) break;
-
-    auto& dF = ws.grad_features[l];
-    dF.resize(batch * K);
-    nn::parallel_gemm<T>(false, true, batch, K, out, T(1), dY, out, ws.weights[l].data(), out, T(0), dF.data(), K);
-    const T* x = ws.act[l].data();
-    T* dX = ws.grad_act[l].data();
-    const std::vector<T> spacing = knot_spacings(L);
-    nn::parallel_blocks(batch, nn::kRowBlock, [&](size_t b0, size_t b1) {
-      LocalBasis<T> basis;
-      for (size_t b = b0; b < b1; ++b)
-        for (size_t i = 0; i < L.in; ++i) {
-          const T xi = x[b * L.in + i];
-          const T* df = dF.data() + b * K + i * stride;
-          T g = df[0] * silu_slope(xi);
-          basis_at(L, spacing, i, xi, basis, true);
-          if (basis.inside)
-            for (int r = 0; r <= L.order; ++r) {
-              const int j = basis.first + r;
-              if (j >= 0 && j < static_cast<int>(nb)) g += df[1 + j] * basis.slope[r];
-            }
-          if (symbolic)
-            for (size_t o = 0; o < out; ++o) {
-              const Fn f = L.symbolic[i * out + o];
-              if (f == Fn::none) continue;
-              const T* p = m.affine_of(l, i, o);
-              g += dY[b * out + o] * p[0] * p[1] * T(fn_slope(f, double(p[1] * xi + p[2])));
-            }
-          dX[b * L.in + i] += g;
-        }
+    with_order(L.order, [&](auto K) {
+      nn::parallel_blocks(batch, nn::kRowBlock, [&](size_t b0, size_t b1) { input_grad_rows<K()>(m, l, ws, b0, b1); });
     });
   }
 }

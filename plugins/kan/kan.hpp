@@ -4,13 +4,13 @@
 // node o sums its incoming edges and adds bias_o (pykan's node_bias). Edges locked to a
 // symbolic function (kan.symbolic) compute a*f(b*x+c)+d in place of the spline.
 //
-// Speed comes from two things: the k+1 non-zero B-spline bases per input are computed locally
-// (bspline.hpp), and the layer is one matrix product. For each input i the feature row holds
-// [silu(x_i), B_0(x_i) .. B_{G+k-1}(x_i)], and the fused weight W[i*(G+k+1)+m, o] holds
-// mask*scale_base for m=0 and mask*scale_sp*coef for the bases, so Y = F W (+ bias). Backward is
-// written out: dW = F^T dY (then chained into coef / scales), dF = dY W^T, and dx from silu' and
-// the spline's B' (degree k-1 bases). Products go through glia::nn's row-blocked BLAS, so results
-// do not depend on the thread count.
+// Speed comes from local support: for an input x only the k+1 B-spline bases of its knot span
+// are non-zero (bspline.hpp), so per sample and input the layer reads k+2 rows of the fused
+// weight W[i, m, o] (m = 0: mask*scale_base for silu(x); m = 1 + j: mask*scale_sp*coef_j), a
+// cost independent of G ("gathered" product, as FlashKAN). Backward is written out: the same
+// gather scatters dY into dW (then chained into coef / scales), and dx comes from silu' and the
+// spline's B' (degree k-1 bases). Forward and dx run over fixed row blocks, dW over inputs (each
+// input's sums run over the batch in order), so results do not depend on the thread count.
 #pragma once
 
 #include "bspline.hpp"
@@ -97,11 +97,13 @@ Model<To> convert(const Model<From>& m);
 template <class T>
 struct Workspace {
   size_t batch = 0;
-  std::vector<std::vector<T>> act;        // act[l]: [batch, widths[l]]; act[0] = the input
-  std::vector<std::vector<T>> features;   // [batch, features(l)]
-  std::vector<std::vector<T>> weights;    // fused W [features(l), out]
-  std::vector<std::vector<T>> grad_act;   // dLoss/dact[l]
-  std::vector<std::vector<T>> grad_features, grad_weights;
+  std::vector<std::vector<T>> act;         // act[l]: [batch, widths[l]]; act[0] = the input
+  std::vector<std::vector<T>> spacing;     // [in]: knot spacing of uniform grids, else 0
+  std::vector<std::vector<int32_t>> span;  // [batch, in]: first of the k+1 bases read
+  std::vector<std::vector<T>> basis;       // [batch, in, k+2]: silu(x), then the k+1 bases
+  std::vector<std::vector<T>> weights;     // fused W [in, bases+1, out]
+  std::vector<std::vector<T>> grad_act;    // dLoss/dact[l]
+  std::vector<std::vector<T>> grad_weights;  // dLoss/dW
 };
 
 // Forward pass over x [batch, widths[0]]; returns act.back() [batch, widths.back()].
