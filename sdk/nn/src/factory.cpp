@@ -3,6 +3,9 @@
 
 #include <glia/nn/layers.hpp>
 
+#include <map>
+#include <mutex>
+
 namespace glia::nn {
 using json = nlohmann::json;
 
@@ -22,7 +25,20 @@ double real_arg(const json& j, const char* key, double def) {
 bool bool_arg(const json& j, const char* key, bool def) {
   return j.contains(key) ? j.at(key).get<bool>() : def;
 }
+
+template <class T>
+std::map<std::string, LayerFactory<T>>& registry() {
+  static std::map<std::string, LayerFactory<T>> factories;
+  return factories;
+}
+std::mutex registry_mutex;
 }  // namespace
+
+template <class T>
+void register_layer(const std::string& type, LayerFactory<T> factory) {
+  std::lock_guard lock(registry_mutex);
+  registry<T>()[type] = std::move(factory);
+}
 
 template <class T>
 std::unique_ptr<Layer<T>> make_layer(const std::string& config_json, uint64_t seed) {
@@ -70,10 +86,18 @@ std::unique_ptr<Layer<T>> make_layer(const std::string& config_json, uint64_t se
   } catch (const json::exception& e) {
     throw std::invalid_argument(type + ": bad argument: " + e.what());
   }
+  LayerFactory<T> factory;
+  {
+    std::lock_guard lock(registry_mutex);
+    if (auto it = registry<T>().find(type); it != registry<T>().end()) factory = it->second;
+  }
+  if (factory) return factory(config_json, seed);
   throw std::invalid_argument("unknown layer type '" + type + "'");
 }
 
 template std::unique_ptr<Layer<float>> make_layer<float>(const std::string&, uint64_t);
 template std::unique_ptr<Layer<double>> make_layer<double>(const std::string&, uint64_t);
+template void register_layer<float>(const std::string&, LayerFactory<float>);
+template void register_layer<double>(const std::string&, LayerFactory<double>);
 
 }  // namespace glia::nn

@@ -56,10 +56,15 @@ void Sequential<T>::backward(const Tensor<T>& dy, Tensor<T>* dx) {
   if (dy.shape() != outputs_.back().shape())
     throw std::invalid_argument("Sequential::backward: gradient " + shape_string(dy) +
                                 " does not match the output " + shape_string(outputs_.back()));
-  for (size_t i = layers_.size(); i-- > 0;) {
+  // Without dx, the leading layers that have no parameters need no backward (e.g. an input
+  // encoder), and the first layer with parameters no input gradient.
+  size_t first = 0;
+  if (!dx)
+    while (first + 1 < layers_.size() && layers_[first]->parameters().empty()) ++first;
+  for (size_t i = layers_.size(); i-- > first;) {
     const Tensor<T>& x = i ? outputs_[i - 1] : *input_;
     const Tensor<T>& g = i + 1 == layers_.size() ? dy : grads_[i];
-    Tensor<T>* gx = i ? &grads_[i - 1] : dx;
+    Tensor<T>* gx = i > first ? &grads_[i - 1] : dx;
     layers_[i]->backward(x, outputs_[i], g, gx);
   }
 }

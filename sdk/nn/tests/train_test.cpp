@@ -181,3 +181,59 @@ TEST_CASE("validation split is seeded and disjoint") {
   for (size_t i = 0; i < 100; ++i) CHECK(tags[i] == float(i));
   CHECK_THROWS(split_validation(d, 1.5, 3));
 }
+
+namespace {
+// Identity layer that counts its backward calls and whether it was asked for dx.
+struct CountingIdentity final : Layer<float> {
+  int* backwards;
+  bool* asked_dx;
+  CountingIdentity(int* b, bool* a) : backwards(b), asked_dx(a) {}
+  std::string type() const override { return "counting_identity"; }
+  std::string config() const override { return R"({"type":"counting_identity"})"; }
+  Shape output_shape(const Shape& in) const override { return in; }
+  void forward(const Tensor<float>& x, Tensor<float>& y, bool) override { y = x; }
+  void backward(const Tensor<float>&, const Tensor<float>&, const Tensor<float>& dy,
+                Tensor<float>* dx) override {
+    ++*backwards;
+    if (dx) *dx = dy;
+  }
+};
+}  // namespace
+
+TEST_CASE("backward skips leading parameterless layers unless dx is asked for") {
+  int backwards = 0;
+  bool unused = false;
+  Sequential<float> model;
+  model.add(std::make_unique<CountingIdentity>(&backwards, &unused));
+  model.add(make_layer<float>(R"({"type":"linear","in_features":2,"out_features":1})", 1));
+  Tensor<float> x = Tensor<float>::from_shape({3, 2});
+  x.fill(1);
+  Tensor<float> dy = Tensor<float>::from_shape({3, 1});
+  dy.fill(1);
+  model.forward(x, true);
+  model.backward(dy);
+  CHECK(backwards == 0);
+  CHECK(model.parameters()[0]->grad(0, 0) == Approx(3.0));  // the linear layer still learns
+  Tensor<float> dx;
+  model.backward(dy, &dx);
+  CHECK(backwards == 1);
+  CHECK(dx.shape()[1] == 2);
+}
+
+TEST_CASE("registered layer types build through make_layer and load_model") {
+  int backwards = 0;
+  bool unused = false;
+  CHECK_THROWS_WITH(make_layer<float>(R"({"type":"counting_identity"})"),
+                    Catch::Contains("unknown layer type"));
+  register_layer<float>("counting_identity", [&](const std::string&, uint64_t) {
+    return std::make_unique<CountingIdentity>(&backwards, &unused);
+  });
+  auto model = Sequential<float>::from_architecture(
+      R"([{"type":"counting_identity"},{"type":"linear","in_features":2,"out_features":1}])", 4);
+  const std::string bytes = save_model(model);
+  Sequential<float> back = load_model(bytes);
+  REQUIRE(back.size() == 2);
+  CHECK(back.layer(0).type() == "counting_identity");
+  const bool same = back.parameters()[0]->value == model.parameters()[0]->value;
+  CHECK(same);
+}

@@ -11,6 +11,7 @@
 
 #include <glia/nn/tensor.hpp>
 
+#include <functional>
 #include <memory>
 
 namespace glia::nn {
@@ -257,5 +258,13 @@ class CausalSelfAttention final : public Layer<T> {
 // missing / bad argument.
 template <class T>
 std::unique_ptr<Layer<T>> make_layer(const std::string& config_json, uint64_t seed = 0);
+
+// Adds a layer type that make_layer (and so from_architecture and load_model) can build: a
+// library with its own layers (e.g. spiking ones) registers them before loading a checkpoint.
+// The factory gets the config JSON and the seed; registering a type again replaces the factory.
+template <class T>
+using LayerFactory = std::function<std::unique_ptr<Layer<T>>(const std::string& config_json, uint64_t seed)>;
+template <class T>
+void register_layer(const std::string& type, LayerFactory<T> factory);
 
 }  // namespace glia::nn
