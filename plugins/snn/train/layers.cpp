@@ -53,6 +53,7 @@ inline void store(float* p, v16 v) { *reinterpret_cast<v16u*>(p) = v; }
 // few pages. Inputs are visited in chunks of kChunk, whose 16 KB of a tile stay in L1 while a
 // block of rows adds them.
 constexpr size_t kChunk = 64;
+static_assert(nn::kRowBlock == 64, "event_backward keeps a row block's spikes in 64-bit masks");
 
 // Rows [r0, r1) (at most kRowBlock): y[r, :] = b + sum over the events i of row r of W^T[i, :],
 // the events in increasing i. Even and odd events of a chunk go to two accumulator sets, so
@@ -101,39 +102,44 @@ void event_forward(const uint32_t* events, const size_t* offsets, size_t r0, siz
   }
 }
 
-// Tile `tile` of dW^T (tile-major, see above) and of db: for every row r in order,
-// dW^T[i, :] += dy[r, :] for its events i, and db += dy[r, :]. One task owns one tile: no
-// races, a fixed order whatever the thread count.
+// Tile `tile` of dW^T (tile-major, see above) and of db. masks[b * in + i] has bit j set when
+// row 64 b + j spiked on input i, so dW^T[i, :] += (sum of those rows of dy), one row block after
+// the other: the sum stays in registers and dW^T is written once per block, not once per spike.
+// One task owns one tile: no races, a fixed order whatever the thread count.
 GLIA_SNN_CLONES
-void event_backward(const uint32_t* events, const size_t* offsets, size_t rows, const float* dy,
-                    size_t in, size_t out, size_t tile, float* dwt, float* db) {
+void event_backward(const uint64_t* masks, size_t rows, const float* dy, size_t in, size_t out,
+                    size_t tile, float* dwt, float* db) {
   alignas(64) float g[nn::kRowBlock * kTile] = {};  // dy of a block of rows, zero-padded
-  size_t cursor[nn::kRowBlock];
   const size_t o0 = tile * kTile, width = std::min(kTile, out - o0);
   float* d = dwt + tile * in * kTile;
   v16 bsum[kVecs] = {};
   for (size_t r0 = 0; r0 < rows; r0 += nn::kRowBlock) {
     const size_t r1 = std::min(rows, r0 + nn::kRowBlock);
     for (size_t r = r0; r < r1; ++r) {
-      cursor[r - r0] = offsets[r];
       float* gr = g + (r - r0) * kTile;
       std::memcpy(gr, dy + r * out + o0, width * sizeof(float));
 #pragma GCC unroll 4
       for (size_t k = 0; k < kVecs; ++k) bsum[k] += load(gr + 16 * k);
     }
-    for (size_t c1 = kChunk; c1 < in + kChunk; c1 += kChunk) {
-      for (size_t r = r0; r < r1; ++r) {
-        v16 gv[kVecs];
+    const uint64_t* m = masks + (r0 / nn::kRowBlock) * in;
+    for (size_t i = 0; i < in; ++i) {
+      uint64_t bits = m[i];
+      if (!bits) continue;
+      v16 a[kVecs] = {}, c[kVecs] = {};  // even and odd spikes: independent add chains
+      while (bits) {
+        const float* g0 = g + size_t(__builtin_ctzll(bits)) * kTile;
+        bits &= bits - 1;
 #pragma GCC unroll 4
-        for (size_t k = 0; k < kVecs; ++k) gv[k] = load(g + (r - r0) * kTile + 16 * k);
-        size_t e = cursor[r - r0];
-        for (const size_t end = offsets[r + 1]; e < end && events[e] < c1; ++e) {
-          float* dr = d + size_t(events[e]) * kTile;
+        for (size_t k = 0; k < kVecs; ++k) a[k] += load(g0 + 16 * k);
+        if (!bits) break;
+        const float* g1 = g + size_t(__builtin_ctzll(bits)) * kTile;
+        bits &= bits - 1;
 #pragma GCC unroll 4
-          for (size_t k = 0; k < kVecs; ++k) store(dr + 16 * k, load(dr + 16 * k) + gv[k]);
-        }
-        cursor[r - r0] = e;
+        for (size_t k = 0; k < kVecs; ++k) c[k] += load(g1 + 16 * k);
       }
+      float* dr = d + i * kTile;
+#pragma GCC unroll 4
+      for (size_t k = 0; k < kVecs; ++k) store(dr + 16 * k, load(dr + 16 * k) + (a[k] + c[k]));
     }
   }
   alignas(64) float total[kTile];
@@ -401,10 +407,17 @@ void SpikeLinear::backward(const Tensor<float>& x, const Tensor<float>&, const T
     // dW^T tile-major as W^T in forward, one tile per task; then added, transposed, to the grad.
     const size_t tiles = (out_ + kTile - 1) / kTile;
     std::vector<float> dwt(tiles * in_ * kTile, 0.0f);
+    const size_t blocks = (rows + nn::kRowBlock - 1) / nn::kRowBlock;
+    std::vector<uint64_t> masks(blocks * in_, 0);
+    nn::parallel_blocks(blocks, 1, [&](size_t b0, size_t b1) {
+      for (size_t b = b0; b < b1; ++b)
+        for (size_t r = b * nn::kRowBlock; r < std::min(rows, (b + 1) * nn::kRowBlock); ++r)
+          for (size_t e = offsets_[r]; e < offsets_[r + 1]; ++e)
+            masks[b * in_ + events_[e]] |= uint64_t(1) << (r % nn::kRowBlock);
+    });
     nn::parallel_blocks(tiles, 1, [&](size_t t0, size_t t1) {
       for (size_t t = t0; t < t1; ++t)
-        event_backward(events_.data(), offsets_.data(), rows, dy.data(), in_, out_, t, dwt.data(),
-                       bias.grad.data());
+        event_backward(masks.data(), rows, dy.data(), in_, out_, t, dwt.data(), bias.grad.data());
     });
     nn::parallel_blocks(out_, nn::kRowBlock, [&](size_t o0, size_t o1) {
       for (size_t o = o0; o < o1; ++o)
