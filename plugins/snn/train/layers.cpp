@@ -2,6 +2,10 @@
 
 #include <glia/random.hpp>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -50,49 +54,46 @@ inline void store(float* p, v16 v) { *reinterpret_cast<v16u*>(p) = v; }
 
 // W^T and dW^T are kept tile-major: tile j holds columns [64 j, 64 j + 64) of every input row,
 // contiguous ((tiles, in, 64), zero-padded past `out`), so the rows a loop touches stay within
-// few pages. Inputs are visited in chunks of kChunk, whose 16 KB of a tile stay in L1 while a
-// block of rows adds them.
-constexpr size_t kChunk = 64;
-static_assert(nn::kRowBlock == 64, "event_backward keeps a row block's spikes in 64-bit masks");
+// few pages. Inputs are visited 64 at a time (one word of spike bits), whose 16 KB of a tile
+// stay in L1 while a block of rows adds them.
+static_assert(nn::kRowBlock == 64, "the event loops keep 64 rows' or inputs' spikes in a word");
 
-// Rows [r0, r1) (at most kRowBlock): y[r, :] = b + sum over the events i of row r of W^T[i, :],
-// the events in increasing i. Even and odd events of a chunk go to two accumulator sets, so
-// that the adds of one event need not wait for those of the previous one.
+// Rows [r0, r1) (at most kRowBlock): y[r, :] = b + sum over the spikes i of row r of W^T[i, :],
+// in increasing i. bits holds each row's spikes, `words` 64-bit words a row. Even and odd spikes
+// of a word go to two accumulator sets, so that the adds of one spike need not wait for those
+// of the previous one.
 GLIA_SNN_CLONES
-void event_forward(const uint32_t* events, const size_t* offsets, size_t r0, size_t r1,
-                   const float* wt, const float* b, size_t in, size_t out, float* y) {
+void event_forward(const uint64_t* bits, size_t words, size_t r0, size_t r1, const float* wt,
+                   const float* b, size_t in, size_t out, float* y) {
   alignas(64) float part[nn::kRowBlock * kTile];  // partial sums of the block's rows, one tile
-  size_t cursor[nn::kRowBlock];
   const size_t tiles = (out + kTile - 1) / kTile;
   for (size_t tile = 0; tile < tiles; ++tile) {
     const size_t o0 = tile * kTile, width = std::min(kTile, out - o0);
-    const float* w = wt + tile * in * kTile;
     for (size_t r = r0; r < r1; ++r) {
-      cursor[r - r0] = offsets[r];
       float* p = part + (r - r0) * kTile;
       std::memcpy(p, b + o0, width * sizeof(float));
       std::fill(p + width, p + kTile, 0.0f);
     }
-    for (size_t c1 = kChunk; c1 < in + kChunk; c1 += kChunk) {
+    for (size_t word = 0; word < words; ++word) {
+      const float* w = wt + (tile * in + 64 * word) * kTile;
       for (size_t r = r0; r < r1; ++r) {
+        uint64_t m = bits[r * words + word];
+        if (!m) continue;
         float* p = part + (r - r0) * kTile;
         v16 a[kVecs], c[kVecs];
 #pragma GCC unroll 4
         for (size_t k = 0; k < kVecs; ++k) a[k] = load(p + 16 * k), c[k] = v16{};
-        size_t e = cursor[r - r0];
-        const size_t end = offsets[r + 1];
-        for (; e + 1 < end && events[e + 1] < c1; e += 2) {
-          const float* w0 = w + size_t(events[e]) * kTile;
-          const float* w1 = w + size_t(events[e + 1]) * kTile;
-#pragma GCC unroll 4
-          for (size_t k = 0; k < kVecs; ++k) a[k] += load(w0 + 16 * k), c[k] += load(w1 + 16 * k);
-        }
-        if (e < end && events[e] < c1) {
-          const float* w0 = w + size_t(events[e++]) * kTile;
+        while (m) {
+          const float* w0 = w + size_t(__builtin_ctzll(m)) * kTile;
+          m &= m - 1;
 #pragma GCC unroll 4
           for (size_t k = 0; k < kVecs; ++k) a[k] += load(w0 + 16 * k);
+          if (!m) break;
+          const float* w1 = w + size_t(__builtin_ctzll(m)) * kTile;
+          m &= m - 1;
+#pragma GCC unroll 4
+          for (size_t k = 0; k < kVecs; ++k) c[k] += load(w1 + 16 * k);
         }
-        cursor[r - r0] = e;
 #pragma GCC unroll 4
         for (size_t k = 0; k < kVecs; ++k) store(p + 16 * k, a[k] + c[k]);
       }
@@ -148,42 +149,63 @@ void event_backward(const uint64_t* masks, size_t rows, const float* dy, size_t 
   for (size_t k = 0; k < width; ++k) db[o0 + k] += total[k];
 }
 
-// Fills events / offsets with the nonzero columns of each row of x (rows, in). Returns false,
-// leaving them unspecified, when some value is neither 0 nor 1.
-bool build_events(const float* x, size_t rows, size_t in, std::vector<uint32_t>& events,
-                  std::vector<size_t>& offsets) {
-  offsets.assign(rows + 1, 0);
+// Rows [r0, r1) of x (rows, in) as spike bits: bit j of bits[r * words + w] is x[r, 64 w + j] != 0.
+// Returns false when some value is neither 0 nor 1. The AVX2 version tests 8 floats at a time.
+bool spike_bits_generic(const float* x, size_t r0, size_t r1, size_t in, uint64_t* bits) {
+  const size_t words = (in + 63) / 64;
+  bool ok = true;
+  for (size_t r = r0; r < r1; ++r) {
+    const float* xr = x + r * in;
+    uint64_t* br = bits + r * words;
+    std::fill(br, br + words, 0);
+    for (size_t i = 0; i < in; ++i) {
+      br[i / 64] |= uint64_t(xr[i] != 0) << (i % 64);
+      ok &= xr[i] == 0 || xr[i] == 1;
+    }
+  }
+  return ok;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) bool spike_bits_avx2(const float* x, size_t r0, size_t r1,
+                                                       size_t in, uint64_t* bits) {
+  const size_t words = (in + 63) / 64;
+  const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+  unsigned bad = 0;  // lanes that were neither 0 nor 1
+  bool ok = true;
+  for (size_t r = r0; r < r1; ++r) {
+    const float* xr = x + r * in;
+    uint64_t* br = bits + r * words;
+    std::fill(br, br + words, 0);
+    size_t i = 0;
+    for (; i + 8 <= in; i += 8) {  // 8 divides 64: a group never straddles two words
+      const __m256 v = _mm256_loadu_ps(xr + i);
+      const __m256 binary = _mm256_or_ps(_mm256_cmp_ps(v, zero, _CMP_EQ_OQ),
+                                         _mm256_cmp_ps(v, one, _CMP_EQ_OQ));
+      bad |= unsigned(_mm256_movemask_ps(binary)) ^ 0xffu;
+      br[i / 64] |= uint64_t(unsigned(_mm256_movemask_ps(_mm256_cmp_ps(v, zero, _CMP_NEQ_UQ)))) << (i % 64);
+    }
+    for (; i < in; ++i) {
+      br[i / 64] |= uint64_t(xr[i] != 0) << (i % 64);
+      ok &= xr[i] == 0 || xr[i] == 1;
+    }
+  }
+  return ok && !bad;
+}
+#endif
+
+// All rows of x as spike bits (see above), row blocks in parallel; false when x is not 0/1.
+bool spike_bits(const float* x, size_t rows, size_t in, std::vector<uint64_t>& bits) {
+  bits.resize(rows * ((in + 63) / 64));
+  auto* kernel = spike_bits_generic;
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (__builtin_cpu_supports("avx2")) kernel = spike_bits_avx2;
+#endif
   std::atomic<bool> binary{true};
   nn::parallel_blocks(rows, nn::kRowBlock, [&](size_t r0, size_t r1) {
-    bool ok = true;
-    for (size_t r = r0; r < r1; ++r) {
-      size_t count = 0;
-      for (size_t i = 0; i < in; ++i) {
-        const float v = x[r * in + i];
-        count += v != 0;
-        ok &= v == 0 || v == 1;
-      }
-      offsets[r + 1] = count;
-    }
-    if (!ok) binary = false;
+    if (!kernel(x, r0, r1, in, bits.data())) binary = false;
   });
-  if (!binary) return false;
-  for (size_t r = 0; r < rows; ++r) offsets[r + 1] += offsets[r];
-  events.resize(offsets[rows]);
-  nn::parallel_blocks(rows, nn::kRowBlock, [&](size_t r0, size_t r1) {
-    for (size_t r = r0; r < r1; ++r) {
-      const float* xr = x + r * in;
-      uint32_t* e = events.data() + offsets[r];
-      // 64 inputs at a time: a bit mask of the spikes, then one step per set bit.
-      for (size_t i0 = 0; i0 < in; i0 += 64) {
-        const size_t n = std::min<size_t>(64, in - i0);
-        uint64_t mask = 0;
-        for (size_t i = 0; i < n; ++i) mask |= uint64_t(xr[i0 + i] != 0) << i;
-        for (; mask; mask &= mask - 1) *e++ = uint32_t(i0 + size_t(__builtin_ctzll(mask)));
-      }
-    }
-  });
-  return true;
+  return binary;
 }
 
 // ---- LIF kernels ----------------------------------------------------------------------------
@@ -378,7 +400,7 @@ Shape SpikeLinear::output_shape(const Shape& in) const {
 void SpikeLinear::forward(const Tensor<float>& x, Tensor<float>& y, bool) {
   nn::ensure_shape(y, output_shape(shape_of(x)));
   const size_t rows = x.size() / in_;
-  sparse_ = build_events(x.data(), rows, in_, events_, offsets_);
+  sparse_ = spike_bits(x.data(), rows, in_, bits_);
   if (!sparse_) {
     for (size_t r = 0; r < rows; ++r)
       std::memcpy(y.data() + r * out_, bias.value.data(), out_ * sizeof(float));
@@ -386,14 +408,13 @@ void SpikeLinear::forward(const Tensor<float>& x, Tensor<float>& y, bool) {
                              weight.value.data(), in_, 1.0f, y.data(), out_);
     return;
   }
-  const size_t tiles = (out_ + kTile - 1) / kTile;
+  const size_t tiles = (out_ + kTile - 1) / kTile, words = (in_ + 63) / 64;
   wt_.assign(tiles * in_ * kTile, 0.0f);
   const float* w = weight.value.data();
   for (size_t o = 0; o < out_; ++o)
     for (size_t i = 0; i < in_; ++i) wt_[((o / kTile) * in_ + i) * kTile + o % kTile] = w[o * in_ + i];
   nn::parallel_blocks(rows, nn::kRowBlock, [&](size_t r0, size_t r1) {
-    event_forward(events_.data(), offsets_.data(), r0, r1, wt_.data(), bias.value.data(), in_,
-                  out_, y.data());
+    event_forward(bits_.data(), words, r0, r1, wt_.data(), bias.value.data(), in_, out_, y.data());
   });
 }
 
@@ -407,13 +428,14 @@ void SpikeLinear::backward(const Tensor<float>& x, const Tensor<float>&, const T
     // dW^T tile-major as W^T in forward, one tile per task; then added, transposed, to the grad.
     const size_t tiles = (out_ + kTile - 1) / kTile;
     std::vector<float> dwt(tiles * in_ * kTile, 0.0f);
-    const size_t blocks = (rows + nn::kRowBlock - 1) / nn::kRowBlock;
+    const size_t blocks = (rows + nn::kRowBlock - 1) / nn::kRowBlock, words = (in_ + 63) / 64;
     std::vector<uint64_t> masks(blocks * in_, 0);
     nn::parallel_blocks(blocks, 1, [&](size_t b0, size_t b1) {
       for (size_t b = b0; b < b1; ++b)
         for (size_t r = b * nn::kRowBlock; r < std::min(rows, (b + 1) * nn::kRowBlock); ++r)
-          for (size_t e = offsets_[r]; e < offsets_[r + 1]; ++e)
-            masks[b * in_ + events_[e]] |= uint64_t(1) << (r % nn::kRowBlock);
+          for (size_t w = 0; w < words; ++w)
+            for (uint64_t m = bits_[r * words + w]; m; m &= m - 1)
+              masks[b * in_ + 64 * w + size_t(__builtin_ctzll(m))] |= uint64_t(1) << (r % nn::kRowBlock);
     });
     nn::parallel_blocks(tiles, 1, [&](size_t t0, size_t t1) {
       for (size_t t = t0; t < t1; ++t)

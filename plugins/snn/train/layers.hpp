@@ -87,8 +87,7 @@ class SpikeLinear final : public nn::Layer<float> {
   size_t in_, out_;
   bool sparse_ = false;
   std::vector<float> wt_;           // W^T (in, out): the rows the event loop adds
-  std::vector<uint32_t> events_;    // active input indices of every row, row after row
-  std::vector<size_t> offsets_;     // row r's events: [offsets_[r], offsets_[r+1])
+  std::vector<uint64_t> bits_;      // each row's spikes, ceil(in / 64) words a row
 };
 
 // Leaky integrate-and-fire neurons over time (see the top of this file). Input (N, T, H).
