@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <stdexcept>
 #include <type_traits>
@@ -63,41 +64,145 @@ void with_order(int k, F&& f) {
   throw std::invalid_argument("k must be in [1, 5]");
 }
 
-// The K+1 bases that can be non-zero at x for input i (value, and slope when asked), shifted
-// to start at an existing basis: returns first in [0, bases-K-1], and the entries for bases
-// past either end (x in an outer knot span) or for x outside the knots are 0. The gathered
-// kernels then read K+1 weight rows from first on without a bounds check.
-template <int K, class T>
-[[gnu::always_inline]] inline int clamped_basis(const Layer<T>& L, T h, size_t i, T x, T* value, T* slope) {
-  LocalBasis<T> b;
-  const int n = static_cast<int>(L.n_knots());
-  if (h > 0) local_basis_uniform(L.knots_of(i)[0], h, n, K, x, b, slope != nullptr);
-  else local_basis(L.knots_of(i), n, K, x, b, slope != nullptr);
-  const int first = b.inside ? std::clamp(b.first, 0, static_cast<int>(L.bases()) - K - 1) : 0;
-  const int shift = first - b.first;
-  for (int r = 0; r <= K; ++r) {
-    const int s = r + shift;
-    const bool on = b.inside && s >= 0 && s <= K;
-    value[r] = on ? b.value[s] : T(0);
-    if (slope) slope[r] = on ? b.slope[s] : T(0);
+// Fused weights and activations are padded to whole vectors of kLanes: kernels then run over
+// full vectors with no tails. Vec is a GCC vector, so every ISA clone adds in the same order.
+template <class T>
+inline constexpr size_t kLanes = 64 / sizeof(T);
+template <class T>
+struct VecOf {
+  typedef T type __attribute__((vector_size(64), aligned(sizeof(T))));  // loads need not be aligned
+};
+template <class T>
+using Vec = typename VecOf<T>::type;
+template <class T>
+[[gnu::always_inline]] inline Vec<T>& vec_at(T* p) {
+  return *reinterpret_cast<Vec<T>*>(p);
+}
+template <class T>
+[[gnu::always_inline]] inline const Vec<T>& vec_at(const T* p) {
+  return *reinterpret_cast<const Vec<T>*>(p);
+}
+inline size_t padded(size_t n, size_t lanes) { return (n + lanes - 1) / lanes * lanes; }
+
+// exp(x) for float in a form the compiler vectorises (Cephes expf: 2^n * poly(r), within 2 ulp);
+// double keeps libm. Only silu uses it.
+template <class T>
+[[gnu::always_inline]] inline T exp_vec(T x) {
+  if constexpr (std::is_same_v<T, float>) {
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;  // round to nearest
+    const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    const float y = p * r * r + r + 1.0f;
+    const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+    float scale;
+    std::memcpy(&scale, &bits, sizeof scale);
+    return y * scale;
+  } else {
+    return std::exp(x);
   }
-  return first;
 }
 
-// W[i, 0, o] = mask*scale_base, W[i, 1+j, o] = mask*scale_sp*coef_j for inputs [i0, i1).
+// Layout of the fused weights W[i, q, o] (o padded to kLanes): q = 0 is mask*scale_base (for
+// silu(x)), q = 1 + K + j is mask*scale_sp*coef_j, and K zero rows on either side let a knot
+// span p in [0, n_knots - 2] read its K+1 rows 1+p..1+p+K without clamping.
+template <class T>
+size_t weight_rows(const Layer<T>& L) {
+  return L.bases() + 2 * static_cast<size_t>(L.order) + 1;
+}
+
+// The K+1 cardinal bases at t in [0, 1) of a uniform span (value, and the degree K-1 ones in
+// lower), as local_basis_uniform; straight-line code once K is a constant.
+template <int K, class T>
+[[gnu::always_inline]] inline void cardinal_bases(T t, T* N, T* lower) {
+  N[0] = 1;
+  #pragma GCC unroll 8
+  for (int p = 1; p <= K; ++p) {
+    if (p == K)
+      #pragma GCC unroll 8
+      for (int r = 0; r < K; ++r) lower[r] = N[r];
+    const T inv = T(1) / T(p);
+    T saved = 0;
+    #pragma GCC unroll 8
+    for (int r = 0; r < p; ++r) {
+      const T temp = N[r] * inv;
+      N[r] = saved + (T(r + 1) - t) * temp;
+      saved = (t + T(p - 1 - r)) * temp;
+    }
+    N[p] = saved;
+  }
+}
+
+// Local bases of all inputs of one sample x[0, in). Without Slope: span[i] = p (the knot span,
+// whose bases are rows 1+p.. of W) and planes f[r * in + i]: r = 0 silu(x), r = 1+s the s-th
+// local basis. With Slope: s[r * in + i] = silu'(x), then the bases' slopes. Outside the knots
+// every basis (and slope) is 0. Planes over i keep the uniform-grid loop vectorisable.
+template <int K, bool Slope, class T>
+[[gnu::always_inline]] inline void sample_bases(const Layer<T>& L, const T* __restrict lo, const T* __restrict h,
+                                                bool uniform, const T* __restrict x, int32_t* __restrict span,
+                                                T* __restrict f) {
+  const size_t in = L.in;
+  const int n = static_cast<int>(L.n_knots());
+  // Input i's entries from its bases (N) or their slopes; written out in each loop below so
+  // the uniform one keeps its restrict pointers and vectorises.
+#define KAN_PUT_ENTRIES(i, xi, p, inside, N, slope)                                   \
+  {                                                                                   \
+    const T sig = T(1) / (T(1) + exp_vec(-(xi)));                                     \
+    if constexpr (Slope) {                                                            \
+      f[i] = sig * (T(1) + (xi) * (T(1) - sig));                                      \
+      _Pragma("GCC unroll 8") for (int r = 0; r <= K; ++r) f[(1 + r) * in + i] = (inside) ? slope[r] : T(0); \
+    } else {                                                                          \
+      span[i] = p;                                                                    \
+      f[i] = (xi) * sig;                                                              \
+      _Pragma("GCC unroll 8") for (int r = 0; r <= K; ++r) f[(1 + r) * in + i] = (inside) ? N[r] : T(0); \
+    }                                                                                 \
+  }
+  if (uniform) {
+    for (size_t i = 0; i < in; ++i) {
+      const T xi = x[i];
+      const T u = (xi - lo[i]) / h[i];
+      const bool inside = (u >= T(0)) & (u < T(n - 1));  // no branch
+      const int p = std::min(static_cast<int>(inside ? u : T(0)), n - 2);
+      T N[K + 1], lower[K + 1], slope[K + 1];
+      cardinal_bases<K>((inside ? u : T(0)) - T(p), N, lower);
+      if constexpr (Slope) {
+#pragma GCC unroll 8
+        for (int r = 0; r <= K; ++r) slope[r] = ((r >= 1 ? lower[r - 1] : T(0)) - (r < K ? lower[r] : T(0))) / h[i];
+      }
+      KAN_PUT_ENTRIES(i, xi, p, inside, N, slope)
+    }
+    return;
+  }
+  LocalBasis<T> b;
+  for (size_t i = 0; i < in; ++i) {
+    local_basis(L.knots_of(i), n, K, x[i], b, Slope);
+    KAN_PUT_ENTRIES(i, x[i], b.inside ? b.first + K : 0, b.inside, b.value, b.slope)
+  }
+#undef KAN_PUT_ENTRIES
+}
+
+// Fused weights of inputs [i0, i1); pad rows and columns are written as 0 too.
 template <class T>
 void fuse_weights(const Model<T>& m, size_t l, size_t i0, size_t i1, T* W) {
   const Layer<T>& L = m.layers[l];
-  const size_t nb = L.bases(), out = L.out;
+  const size_t nb = L.bases(), out = L.out, ow = padded(out, kLanes<T>), R = weight_rows(L);
   const T* coef = m.coef(l);
   const T* sb = m.scale_base(l);
   const T* sp = m.scale_sp(l);
   for (size_t i = i0; i < i1; ++i) {
-    T* w = W + i * (nb + 1) * out;
+    T* w = W + i * R * ow;
+    std::fill(w, w + R * ow, T(0));
     const T* mask = L.mask.data() + i * out;
     for (size_t o = 0; o < out; ++o) w[o] = mask[o] * sb[i * out + o];
-    for (size_t j = 0; j < nb; ++j)
-      for (size_t o = 0; o < out; ++o) w[(1 + j) * out + o] = mask[o] * sp[i * out + o] * coef[(i * nb + j) * out + o];
+    for (size_t j = 0; j < nb; ++j) {
+      T* wj = w + (1 + L.order + j) * ow;
+      for (size_t o = 0; o < out; ++o) wj[o] = mask[o] * sp[i * out + o] * coef[(i * nb + j) * out + o];
+    }
   }
 }
 
@@ -116,65 +221,85 @@ void fuse_weights(const Model<T>& m, size_t l, size_t i0, size_t i1, T* W) {
 constexpr size_t kInputBlock = 32;
 
 // Forward of rows [b0, b1) of layer l: local bases of every input, then
-// Y[b, :] = bias + sum_i silu(x_bi) W[i, 0, :] + sum_r B_r(x_bi) W[i, 1 + first + r, :].
+// Y[b, :] = bias + silu(x_bi) W[i, 0, :] + sum_r B_r(x_bi) W[i, 1 + span + r, :] over i.
 template <int K, class T>
 KAN_KERNEL void forward_rows(const Model<T>& m, size_t l, Workspace<T>& ws, size_t b0, size_t b1) {
   const Layer<T>& L = m.layers[l];
-  const size_t in = L.in, out = L.out, row = (L.bases() + 1) * out;
+  const size_t in = L.in, out = L.out, ow = padded(out, kLanes<T>), row = weight_rows(L) * ow;
   constexpr size_t F = K + 2;
   const T* x = ws.act[l].data();
-  const T* h = ws.spacing[l].data();
   const T* W = ws.weights[l].data();
   int32_t* span = ws.span[l].data();
   T* basis = ws.basis[l].data();
   T* Y = ws.act[l + 1].data();
   for (size_t b = b0; b < b1; ++b)
-    for (size_t i = 0; i < in; ++i) {
-      const size_t e = b * in + i;
-      basis[e * F] = silu(x[e]);
-      span[e] = clamped_basis<K>(L, h[i], i, x[e], basis + e * F + 1, static_cast<T*>(nullptr));
-    }
+    sample_bases<K, false>(L, ws.origin[l].data(), ws.spacing[l].data(), ws.uniform[l], x + b * in, span + b * in,
+                           basis + b * F * in);
   for (size_t b = b0; b < b1; ++b) std::copy(m.bias(l), m.bias(l) + out, Y + b * out);
   // Inputs outer: input i's rows stay in L1 while the block's samples pass, and consecutive
   // updates go to different output rows, so they do not wait on each other's stores.
   for (size_t i = 0; i < in; ++i) {
     const T* __restrict w0 = W + i * row;
     for (size_t b = b0; b < b1; ++b) {
-      const T* f = basis + (b * in + i) * F;
-      const T* __restrict wj = w0 + (1 + span[b * in + i]) * out;
+      const T* f = basis + b * F * in + i;
+      const T* __restrict wj = w0 + (1 + span[b * in + i]) * ow;
       T* __restrict y = Y + b * out;
       for (size_t o = 0; o < out; ++o) {
         T acc = y[o] + f[0] * w0[o];
-        for (int r = 0; r <= K; ++r) acc += f[1 + r] * wj[r * out + o];
+        for (int r = 0; r <= K; ++r) acc += f[(1 + r) * in] * wj[r * ow + o];
         y[o] = acc;
       }
     }
   }
 }
 
-// dW of inputs [i0, i1): the forward gather run backwards, each input's sums over the batch in
-// order; then chained into the parameter gradients of those inputs.
+// dW of inputs [i0, i1), then chained into their parameter gradients. Per input the samples
+// are grouped by knot span, so each group's K+1 rows (and the silu row) sum in registers and
+// reach memory once; sums run over the samples in group order, whatever the thread count.
 template <int K, class T>
 KAN_KERNEL void weight_grad_inputs(Model<T>& m, size_t l, Workspace<T>& ws, size_t i0, size_t i1) {
+  using V = Vec<T>;
+  constexpr size_t F = K + 2, lanes = kLanes<T>;
   const Layer<T>& L = m.layers[l];
-  const size_t in = L.in, out = L.out, nb = L.bases(), row = (nb + 1) * out, batch = ws.batch;
-  constexpr size_t F = K + 2;
-  const T* dY = ws.grad_act[l + 1].data();
+  const size_t in = L.in, out = L.out, nb = L.bases(), ow = padded(out, lanes), batch = ws.batch;
+  const size_t spans = L.n_knots() - 1, row = weight_rows(L) * ow;
+  const T* dY = ws.grad_out.data();  // [batch, ow], pad columns 0
   const int32_t* span = ws.span[l].data();
   const T* basis = ws.basis[l].data();
   T* dW = ws.grad_weights[l].data();
-  std::fill(dW + i0 * row, dW + i1 * row, T(0));
-  // Samples outer: consecutive updates hit different inputs' rows, so they do not wait on each
-  // other's stores (samples in one knot span would).
-  for (size_t b = 0; b < batch; ++b) {
-    const T* __restrict dy = dY + b * out;
-    for (size_t i = i0; i < i1; ++i) {
-      const T* f = basis + (b * in + i) * F;
-      T* __restrict d0 = dW + i * row;
-      T* __restrict dj = d0 + (1 + span[b * in + i]) * out;
-      for (size_t o = 0; o < out; ++o) d0[o] += f[0] * dy[o];
-      for (int r = 0; r <= K; ++r)
-        for (size_t o = 0; o < out; ++o) dj[r * out + o] += f[1 + r] * dy[o];
+  // Task scratch: per sample of an input, in group order, its dY row and K+2 features.
+  int32_t* start = ws.group_start[l].data() + i0 / kInputBlock * (spans + 1);
+  int32_t* order = ws.group_order[l].data() + i0 / kInputBlock * batch;
+  T* feat = ws.group_feat[l].data() + i0 / kInputBlock * batch * F;
+  for (size_t i = i0; i < i1; ++i) {
+    std::fill(start, start + spans + 1, 0);
+    for (size_t b = 0; b < batch; ++b) ++start[span[b * in + i] + 1];
+    for (size_t p = 0; p < spans; ++p) start[p + 1] += start[p];
+    for (size_t b = 0; b < batch; ++b) {
+      const int32_t a = start[span[b * in + i]]++;
+      order[a] = static_cast<int32_t>(b);
+      for (size_t r = 0; r < F; ++r) feat[a * F + r] = basis[(b * F + r) * in + i];
+    }
+    // start[p] is now the end of group p.
+    T* dw = dW + i * row;
+    std::fill(dw, dw + row, T(0));
+    for (size_t o = 0; o < ow; o += lanes) {
+      V silu = {};
+      size_t a = 0;
+      for (size_t p = 0; p < spans; ++p) {
+        if (a == size_t(start[p])) continue;
+        V acc[K + 1] = {};
+        for (; a < size_t(start[p]); ++a) {
+          const T* fa = feat + a * F;
+          const V d = vec_at(dY + order[a] * ow + o);
+          silu += fa[0] * d;
+          for (int r = 0; r <= K; ++r) acc[r] += fa[1 + r] * d;
+        }
+        for (int r = 0; r <= K; ++r) {
+          vec_at(dw + (1 + p + r) * ow + o) += acc[r];
+        }
+      }
+      vec_at(dw + o) = silu;
     }
   }
   const T* coef = m.coef(l);
@@ -190,46 +315,50 @@ KAN_KERNEL void weight_grad_inputs(Model<T>& m, size_t l, Workspace<T>& ws, size
     for (size_t j = 0; j < nb; ++j)
       for (size_t o = 0; o < out; ++o) {
         const size_t e = i * out + o, c = (i * nb + j) * out + o;
-        const T g = mask[o] * dw[(1 + j) * out + o];
+        const T g = mask[o] * dw[(1 + K + j) * ow + o];
         g_coef[c] += g * sp[e];
         g_sp[e] += g * coef[c];
       }
   }
 }
 
-// dLoss/dx of rows [b0, b1): dx_bi = sum_o dY_bo (silu'(x) W[i,0,o] + sum_r B'_r(x) W[i,1+first+r,o]),
-// plus the symbolic edges' a*b*f'(b*x+c).
+// dLoss/dx of rows [b0, b1): dx_bi = sum_o dY_bo (silu'(x) W[i,0,o] + sum_r B'_r(x) W[i,1+span+r,o]),
+// plus the symbolic edges' a*b*f'(b*x+c). The sum over o runs in vector lanes, then across them.
 template <int K, class T>
 KAN_KERNEL void input_grad_rows(const Model<T>& m, size_t l, Workspace<T>& ws, size_t b0, size_t b1) {
+  using V = Vec<T>;
+  constexpr size_t F = K + 2, lanes = kLanes<T>;
   const Layer<T>& L = m.layers[l];
-  const size_t in = L.in, out = L.out, row = (L.bases() + 1) * out;
+  const size_t in = L.in, out = L.out, ow = padded(out, lanes), row = weight_rows(L) * ow;
   const bool symbolic = L.has_symbolic();
   const T* x = ws.act[l].data();
-  const T* h = ws.spacing[l].data();
   const T* W = ws.weights[l].data();
-  const T* dY = ws.grad_act[l + 1].data();
+  const T* dY = ws.grad_out.data();
+  const int32_t* span = ws.span[l].data();
+  T* slope = ws.slope[l].data();
   T* dX = ws.grad_act[l].data();
-  T value[K + 1], slope[K + 1];
   for (size_t b = b0; b < b1; ++b) {
-    const T* dy = dY + b * out;
+    T* s = slope + b * F * in;
+    sample_bases<K, true>(L, ws.origin[l].data(), ws.spacing[l].data(), ws.uniform[l], x + b * in,
+                          static_cast<int32_t*>(nullptr), s);
+    const T* dy = dY + b * ow;
     for (size_t i = 0; i < in; ++i) {
-      const T xi = x[b * in + i];
-      const T ds = silu_slope(xi);
-      const int first = clamped_basis<K>(L, h[i], i, xi, value, slope);
       const T* w0 = W + i * row;
-      const T* wj = w0 + (1 + first) * out;
-      T g = 0;
-      for (size_t o = 0; o < out; ++o) {
-        T d = ds * w0[o];
-        for (int r = 0; r <= K; ++r) d += slope[r] * wj[r * out + o];
-        g += dy[o] * d;
+      const T* wj = w0 + (1 + span[b * in + i]) * ow;
+      V acc = {};
+      for (size_t o = 0; o < ow; o += lanes) {
+        V d = s[i] * vec_at(w0 + o);
+        for (int r = 0; r <= K; ++r) d += s[(1 + r) * in + i] * vec_at(wj + r * ow + o);
+        acc += vec_at(dy + o) * d;
       }
+      T g = 0;
+      for (size_t k = 0; k < lanes; ++k) g += acc[k];
       if (symbolic)
         for (size_t o = 0; o < out; ++o) {
           const Fn f = L.symbolic[i * out + o];
           if (f == Fn::none) continue;
           const T* p = m.affine_of(l, i, o);
-          g += dy[o] * p[0] * p[1] * T(fn_slope(f, double(p[1] * xi + p[2])));
+          g += dy[o] * p[0] * p[1] * T(fn_slope(f, double(p[1] * x[b * in + i] + p[2])));
         }
       dX[b * in + i] += g;
     }
@@ -242,23 +371,32 @@ void ensure_workspace(const Model<T>& m, size_t batch, Workspace<T>& ws) {
   ws.batch = batch;
   ws.act.resize(depth + 1);
   ws.grad_act.resize(depth + 1);
-  ws.spacing.resize(depth);
-  ws.span.resize(depth);
-  ws.basis.resize(depth);
-  ws.weights.resize(depth);
-  ws.grad_weights.resize(depth);
+  for (auto* v : {&ws.spacing, &ws.origin, &ws.basis, &ws.slope, &ws.weights, &ws.grad_weights, &ws.group_feat})
+    v->resize(depth);
+  for (auto* v : {&ws.span, &ws.group_start, &ws.group_order}) v->resize(depth);
+  ws.uniform.resize(depth);
   for (size_t l = 0; l <= depth; ++l) {
     ws.act[l].resize(batch * m.widths[l]);
     ws.grad_act[l].assign(batch * m.widths[l], T(0));  // backward and the regulariser add into it
   }
+  size_t widest = 0;
   for (size_t l = 0; l < depth; ++l) {
     const Layer<T>& L = m.layers[l];
+    const size_t F = L.order + 2, rows = weight_rows(L) * padded(L.out, kLanes<T>);
+    const size_t blocks = (L.in + kInputBlock - 1) / kInputBlock;
     ws.spacing[l].resize(L.in);
+    ws.origin[l].resize(L.in);
     ws.span[l].resize(batch * L.in);
-    ws.basis[l].resize(batch * L.in * (L.order + 2));
-    ws.weights[l].resize(L.features() * L.out);
-    ws.grad_weights[l].resize(L.features() * L.out);
+    ws.basis[l].resize(batch * L.in * F);
+    ws.slope[l].resize(batch * L.in * F);
+    ws.weights[l].resize(L.in * rows);
+    ws.grad_weights[l].resize(L.in * rows);
+    ws.group_start[l].resize(blocks * L.n_knots());
+    ws.group_order[l].resize(blocks * batch);
+    ws.group_feat[l].resize(blocks * batch * F);
+    widest = std::max(widest, padded(L.out, kLanes<T>));
   }
+  ws.grad_out.resize(batch * widest);
 }
 
 }  // namespace
@@ -400,7 +538,12 @@ const std::vector<T>& forward(const Model<T>& m, const T* x, size_t batch, Works
   for (size_t l = 0; l < m.depth(); ++l) {
     const Layer<T>& L = m.layers[l];
     const int n = static_cast<int>(L.n_knots());
-    for (size_t i = 0; i < L.in; ++i) ws.spacing[l][i] = uniform_spacing(L.knots_of(i), n);
+    ws.uniform[l] = true;
+    for (size_t i = 0; i < L.in; ++i) {
+      ws.spacing[l][i] = uniform_spacing(L.knots_of(i), n);
+      ws.origin[l][i] = L.knots_of(i)[0];
+      ws.uniform[l] = ws.uniform[l] && ws.spacing[l][i] > 0;
+    }
     nn::parallel_blocks(L.in, kInputBlock, [&](size_t i0, size_t i1) { fuse_weights(m, l, i0, i1, ws.weights[l].data()); });
     with_order(L.order, [&](auto K) {
       nn::parallel_blocks(batch, nn::kRowBlock, [&](size_t b0, size_t b1) { forward_rows<K()>(m, l, ws, b0, b1); });
@@ -430,6 +573,12 @@ void backward(Model<T>& m, Workspace<T>& ws, bool input_grad) {
     const Layer<T>& L = m.layers[l];
     const size_t out = L.out;
     const T* dY = ws.grad_act[l + 1].data();
+    // dY with rows padded to whole vectors (pad columns 0) for the vector kernels.
+    const size_t ow = padded(out, kLanes<T>);
+    for (size_t b = 0; b < batch; ++b) {
+      std::copy(dY + b * out, dY + (b + 1) * out, ws.grad_out.data() + b * ow);
+      std::fill(ws.grad_out.data() + b * ow + out, ws.grad_out.data() + (b + 1) * ow, T(0));
+    }
     with_order(L.order, [&](auto K) {
       // Parallel over inputs: each input's gradients are its own, whatever the split.
       nn::parallel_blocks(L.in, kInputBlock, [&](size_t i0, size_t i1) { weight_grad_inputs<K()>(m, l, ws, i0, i1); });

@@ -6,11 +6,12 @@
 //
 // Speed comes from local support: for an input x only the k+1 B-spline bases of its knot span
 // are non-zero (bspline.hpp), so per sample and input the layer reads k+2 rows of the fused
-// weight W[i, m, o] (m = 0: mask*scale_base for silu(x); m = 1 + j: mask*scale_sp*coef_j), a
-// cost independent of G ("gathered" product, as FlashKAN). Backward is written out: the same
-// gather scatters dY into dW (then chained into coef / scales), and dx comes from silu' and the
-// spline's B' (degree k-1 bases). Forward and dx run over fixed row blocks, dW over inputs (each
-// input's sums run over the batch in order), so results do not depend on the thread count.
+// weight W[i, m, o] (m = 0: mask*scale_base for silu(x); then mask*scale_sp*coef_j), a cost
+// independent of G ("gathered" product, as FlashKAN). Backward is written out: dW sums dY over
+// the samples of each input grouped by knot span (then chained into coef / scales), and dx comes
+// from silu' and the spline's B' (degree k-1 bases). Forward and dx run over fixed row blocks,
+// dW over inputs (each input's sums in a fixed sample order), so results do not depend on the
+// thread count.
 #pragma once
 
 #include "bspline.hpp"
@@ -99,11 +100,17 @@ struct Workspace {
   size_t batch = 0;
   std::vector<std::vector<T>> act;         // act[l]: [batch, widths[l]]; act[0] = the input
   std::vector<std::vector<T>> spacing;     // [in]: knot spacing of uniform grids, else 0
-  std::vector<std::vector<int32_t>> span;  // [batch, in]: first of the k+1 bases read
-  std::vector<std::vector<T>> basis;       // [batch, in, k+2]: silu(x), then the k+1 bases
-  std::vector<std::vector<T>> weights;     // fused W [in, bases+1, out]
+  std::vector<std::vector<T>> origin;      // [in]: first knot
+  std::vector<bool> uniform;               // every input of the layer has a uniform grid
+  std::vector<std::vector<int32_t>> span;  // [batch, in]: knot span p; its bases are W rows 1+p..
+  std::vector<std::vector<T>> basis;       // [batch, k+2, in]: silu(x), then the k+1 bases
+  std::vector<std::vector<T>> slope;       // [batch, k+2, in]: their derivatives (backward)
+  std::vector<std::vector<T>> weights;     // fused W [in, rows, out padded] (kan.cpp)
   std::vector<std::vector<T>> grad_act;    // dLoss/dact[l]
+  std::vector<T> grad_out;                 // dLoss/dact[l+1] with padded rows
   std::vector<std::vector<T>> grad_weights;  // dLoss/dW
+  std::vector<std::vector<int32_t>> group_start, group_order;  // samples grouped by span (dW)
+  std::vector<std::vector<T>> group_feat;
 };
 
 // Forward pass over x [batch, widths[0]]; returns act.back() [batch, widths.back()].

@@ -75,12 +75,13 @@ void Adam<T>::step() {
   const T l2 = decoupled_ ? T(0) : T(weight_decay_);
   const T shrink = decoupled_ ? T(1 - this->lr_ * weight_decay_) : T(1);
   for (size_t k = 0; k < this->params_.size(); ++k) {
-    T* p = this->params_[k]->value.data();
-    const T* grad = this->params_[k]->grad.data();
-    T* m = m_[k].data();
-    T* v = v_[k].data();
-    // Elementwise, so splitting into blocks cannot change any result.
-    parallel_blocks(m_[k].size(), kElementBlock, [&](size_t i0, size_t i1) {
+    T* __restrict p = this->params_[k]->value.data();
+    const T* __restrict grad = this->params_[k]->grad.data();
+    T* __restrict m = m_[k].data();
+    T* __restrict v = v_[k].data();
+    // Elementwise, so splitting into blocks cannot change any result. The constants are captured
+    // by value: read through the closure, they could alias the stores and the loop stays scalar.
+    parallel_blocks(m_[k].size(), kElementBlock, [=](size_t i0, size_t i1) {
       for (size_t i = i0; i < i1; ++i) {  // one fused pass per parameter
         const T g = grad[i] + l2 * p[i];
         m[i] = b1 * m[i] + (T(1) - b1) * g;
