@@ -245,7 +245,7 @@ PipelineSpec parse_pipeline(const fs::path& file) {
     if (!t) {
       diag.error(spec.sweep.pos, "[sweep] must be a table");
     } else {
-      static const auto wkeys = keys_of({"mode", "trials", "params"});
+      static const auto wkeys = keys_of({"mode", "trials", "repeats", "params"});
       spec.sweep.mode = "grid";
       for (auto&& [k2, v] : *t) {
         const std::string k(k2.str());
@@ -258,6 +258,10 @@ PipelineSpec parse_pipeline(const fs::path& file) {
           auto n = v.value_exact<int64_t>();
           if (n && *n > 0) spec.sweep.trials = *n;
           else diag.error(at, "sweep.trials must be a positive integer");
+        } else if (k == "repeats") {
+          auto n = v.value_exact<int64_t>();
+          if (n && *n > 0) spec.sweep.repeats = *n;
+          else diag.error(at, "sweep.repeats must be a positive integer");
         } else if (k == "params") {
           const toml::table* pt = v.as_table();
           if (!pt) {
@@ -287,7 +291,8 @@ PipelineSpec parse_pipeline(const fs::path& file) {
           diag.error(pos_of(k2.source(), fname), "unknown key 'sweep." + k + "'" + suggestion_suffix(k, wkeys));
         }
       }
-      if (spec.sweep.axes.empty()) diag.error(spec.sweep.pos, "[sweep] has no params to vary");
+      if (spec.sweep.axes.empty() && (spec.sweep.repeats == 1 || spec.sweep.mode != "grid"))
+        diag.error(spec.sweep.pos, "[sweep] has no params to vary (and no repeats = N)");
       if (spec.sweep.mode == "random" && spec.sweep.trials == 0)
         diag.error(spec.sweep.pos, "sweep.mode = \"random\" needs trials = <count>");
     }
@@ -655,6 +660,12 @@ Plan resolve_pipeline(PipelineSpec spec_in, const Registry& registry) {
     }
   }
 
+  // Repeats: every combination again with the next trial indices, hence other seeds.
+  const size_t combinations = choices.size();
+  const size_t repeats = static_cast<size_t>(spec.sweep.repeats);
+  for (size_t r = 1; r < repeats; ++r)
+    for (size_t c = 0; c < combinations; ++c) choices.push_back(choices[c]);
+
   for (size_t t = 0; t < choices.size(); ++t) {
     Trial trial;
     trial.index = t;
@@ -711,6 +722,7 @@ Plan resolve_pipeline(PipelineSpec spec_in, const Registry& registry) {
       }
     }
     std::sort(trial.assignments.begin(), trial.assignments.end());
+    if (repeats > 1) trial.assignments.emplace_back("repeat", std::to_string(t / combinations));
     plan.trials.push_back(std::move(trial));
   }
   diag.throw_if_any();

@@ -73,6 +73,7 @@ struct SweepAxis {
 struct SweepSpec {
   std::string mode;  // "" (no sweep), grid, zip, random
   int64_t trials = 0;
+  int64_t repeats = 1;  // each combination runs this many times, each time with its own seed
   std::vector<SweepAxis> axes;
   SourcePos pos;
 };

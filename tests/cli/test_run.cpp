@@ -98,6 +98,20 @@ TEST_CASE("sweeps run every trial with its own seed and folder", "[run][sweep]")
     REQUIRE(r.exit_code == 0);
     CHECK(nlohmann::json::parse(r.out).at("trials").size() == 3);
   }
+  SECTION("repeats") {
+    write_text(dir / "p.toml", base + "[sweep]\nrepeats = 3\n");
+    auto r = run({(dir / "p.toml").string(), "--out", (dir / "o").string(), "--format", "json"});
+    REQUIRE(r.exit_code == 0);
+    const auto j = nlohmann::json::parse(r.out);
+    REQUIRE(j.at("trials").size() == 3);
+    CHECK(j.at("trials").at(2).at("params").at("repeat") == "2");
+    // Same parameters, different seeds: different noise.
+    CHECK(j.at("trials").at(0).at("metrics").at("scale.sum") != j.at("trials").at(1).at("metrics").at("scale.sum"));
+    write_text(dir / "q.toml", base + "[sweep]\nrepeats = 2\n[sweep.params]\n\"noise.rows\" = [2, 3]\n");
+    auto q = run({(dir / "q.toml").string(), "--out", (dir / "q").string(), "--format", "json"});
+    REQUIRE(q.exit_code == 0);
+    CHECK(nlohmann::json::parse(q.out).at("trials").size() == 4);
+  }
   SECTION("random") {
     write_text(dir / "p.toml", base + "[sweep]\nmode = \"random\"\ntrials = 5\n[sweep.params]\n\"noise.rows\" = [2, 3, 4]\n");
     auto r = run({(dir / "p.toml").string(), "--out", (dir / "o").string(), "--format", "json"});
