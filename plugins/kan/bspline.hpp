@@ -28,9 +28,31 @@ struct LocalBasis {
 template <class T>
 void local_basis(const T* knots, int n, int k, T x, LocalBasis<T>& out, bool with_slope);
 
-// The same on uniform knots t_j = t0 + j*h (the initial grids): the span is floor((x-t0)/h) and
-// every denominator of the recursion is p*h, so no search and no division by knot differences.
-// Inline: the layer kernels call it with a constant k, which unrolls the recursion.
+// The k+1 bases of a uniform span at t = frac((x - t0) / h) in [0, 1), B_{j-k..j}, with the
+// degree k-1 ones in lower: every denominator of the recursion is p*h. Straight-line code once
+// k is a constant (the layer kernels vectorise it over inputs).
+template <class T>
+[[gnu::always_inline]] inline void cardinal_bases(int k, T t, T* N, T* lower) {
+  N[0] = 1;
+#pragma GCC unroll 8
+  for (int p = 1; p <= k; ++p) {
+    if (p == k)
+#pragma GCC unroll 8
+      for (int r = 0; r < k; ++r) lower[r] = N[r];
+    const T inv = T(1) / T(p);
+    T saved = 0;
+#pragma GCC unroll 8
+    for (int r = 0; r < p; ++r) {
+      const T temp = N[r] * inv;
+      N[r] = saved + (T(r + 1) - t) * temp;
+      saved = (t + T(p - 1 - r)) * temp;
+    }
+    N[p] = saved;
+  }
+}
+
+// local_basis on uniform knots t_j = t0 + j*h (the initial grids): the span is floor((x-t0)/h),
+// with no search and no division by knot differences.
 template <class T>
 inline void local_basis_uniform(T t0, T h, int n, int k, T x, LocalBasis<T>& out, bool with_slope) {
   const T u = (x - t0) / h;
@@ -40,24 +62,10 @@ inline void local_basis_uniform(T t0, T h, int n, int k, T x, LocalBasis<T>& out
     return;
   }
   const int j = std::min(static_cast<int>(u), n - 2);
-  const T t = u - T(j);
   out.inside = true;
   out.first = j - k;
   T lower[kMaxOrder + 1];
-  T* N = out.value;
-  N[0] = 1;
-  for (int p = 1; p <= k; ++p) {
-    if (p == k)
-      for (int r = 0; r < k; ++r) lower[r] = N[r];
-    const T inv = T(1) / T(p);
-    T saved = 0;
-    for (int r = 0; r < p; ++r) {
-      const T temp = N[r] * inv;
-      N[r] = saved + (T(r + 1) - t) * temp;
-      saved = (t + T(p - 1 - r)) * temp;
-    }
-    N[p] = saved;
-  }
+  cardinal_bases(k, u - T(j), out.value, lower);
   if (!with_slope) return;
   if (k == 0) {
     out.slope[0] = 0;

@@ -116,28 +116,6 @@ size_t weight_rows(const Layer<T>& L) {
   return L.bases() + 2 * static_cast<size_t>(L.order) + 1;
 }
 
-// The K+1 cardinal bases at t in [0, 1) of a uniform span (value, and the degree K-1 ones in
-// lower), as local_basis_uniform; straight-line code once K is a constant.
-template <int K, class T>
-[[gnu::always_inline]] inline void cardinal_bases(T t, T* N, T* lower) {
-  N[0] = 1;
-  #pragma GCC unroll 8
-  for (int p = 1; p <= K; ++p) {
-    if (p == K)
-      #pragma GCC unroll 8
-      for (int r = 0; r < K; ++r) lower[r] = N[r];
-    const T inv = T(1) / T(p);
-    T saved = 0;
-    #pragma GCC unroll 8
-    for (int r = 0; r < p; ++r) {
-      const T temp = N[r] * inv;
-      N[r] = saved + (T(r + 1) - t) * temp;
-      saved = (t + T(p - 1 - r)) * temp;
-    }
-    N[p] = saved;
-  }
-}
-
 // Local bases of all inputs of one sample x[0, in). Without Slope: span[i] = p (the knot span,
 // whose bases are rows 1+p.. of W) and planes f[r * in + i]: r = 0 silu(x), r = 1+s the s-th
 // local basis. With Slope: s[r * in + i] = silu'(x), then the bases' slopes. Outside the knots
@@ -169,7 +147,7 @@ template <int K, bool Slope, class T>
       const bool inside = (u >= T(0)) & (u < T(n - 1));  // no branch
       const int p = std::min(static_cast<int>(inside ? u : T(0)), n - 2);
       T N[K + 1], lower[K + 1], slope[K + 1];
-      cardinal_bases<K>((inside ? u : T(0)) - T(p), N, lower);
+      cardinal_bases(K, (inside ? u : T(0)) - T(p), N, lower);
       if constexpr (Slope) {
 #pragma GCC unroll 8
         for (int r = 0; r <= K; ++r) slope[r] = ((r >= 1 ? lower[r - 1] : T(0)) - (r < K ? lower[r] : T(0))) / h[i];
