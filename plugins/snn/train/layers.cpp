@@ -411,8 +411,10 @@ void SpikeLinear::forward(const Tensor<float>& x, Tensor<float>& y, bool) {
   const size_t tiles = (out_ + kTile - 1) / kTile, words = (in_ + 63) / 64;
   wt_.assign(tiles * in_ * kTile, 0.0f);
   const float* w = weight.value.data();
-  for (size_t o = 0; o < out_; ++o)
-    for (size_t i = 0; i < in_; ++i) wt_[((o / kTile) * in_ + i) * kTile + o % kTile] = w[o * in_ + i];
+  nn::parallel_blocks(out_, kTile, [&](size_t o0, size_t o1) {  // one tile per task
+    for (size_t o = o0; o < o1; ++o)
+      for (size_t i = 0; i < in_; ++i) wt_[((o / kTile) * in_ + i) * kTile + o % kTile] = w[o * in_ + i];
+  });
   nn::parallel_blocks(rows, nn::kRowBlock, [&](size_t r0, size_t r1) {
     event_forward(bits_.data(), words, r0, r1, wt_.data(), bias.value.data(), in_, out_, y.data());
   });
@@ -426,8 +428,10 @@ void SpikeLinear::backward(const Tensor<float>& x, const Tensor<float>&, const T
   float* gw = weight.grad.data();
   if (sparse_) {
     // dW^T tile-major as W^T in forward, one tile per task; then added, transposed, to the grad.
+    // It reuses the W^T buffer (forward rebuilds that) rather than fault in fresh pages.
     const size_t tiles = (out_ + kTile - 1) / kTile;
-    std::vector<float> dwt(tiles * in_ * kTile, 0.0f);
+    std::vector<float>& dwt = wt_;
+    dwt.assign(tiles * in_ * kTile, 0.0f);
     const size_t blocks = (rows + nn::kRowBlock - 1) / nn::kRowBlock, words = (in_ + 63) / 64;
     std::vector<uint64_t> masks(blocks * in_, 0);
     nn::parallel_blocks(blocks, 1, [&](size_t b0, size_t b1) {

@@ -86,7 +86,7 @@ class SpikeLinear final : public nn::Layer<float> {
  private:
   size_t in_, out_;
   bool sparse_ = false;
-  std::vector<float> wt_;           // W^T (in, out): the rows the event loop adds
+  std::vector<float> wt_;           // W^T (in, out) in forward, dW^T scratch in backward
   std::vector<uint64_t> bits_;      // each row's spikes, ceil(in / 64) words a row
 };
 
