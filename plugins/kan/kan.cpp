@@ -174,12 +174,15 @@ void fuse_weights(const Model<T>& m, size_t l, size_t i0, size_t i1, T* W) {
   const T* sp = m.scale_sp(l);
   for (size_t i = i0; i < i1; ++i) {
     T* w = W + i * R * ow;
-    std::fill(w, w + R * ow, T(0));
+    std::fill(w + ow, w + (1 + L.order) * ow, T(0));
+    std::fill(w + (1 + L.order + nb) * ow, w + R * ow, T(0));
     const T* mask = L.mask.data() + i * out;
     for (size_t o = 0; o < out; ++o) w[o] = mask[o] * sb[i * out + o];
+    std::fill(w + out, w + ow, T(0));
     for (size_t j = 0; j < nb; ++j) {
       T* wj = w + (1 + L.order + j) * ow;
       for (size_t o = 0; o < out; ++o) wj[o] = mask[o] * sp[i * out + o] * coef[(i * nb + j) * out + o];
+      std::fill(wj + out, wj + ow, T(0));
     }
   }
 }
@@ -244,11 +247,19 @@ KAN_KERNEL void weight_grad_inputs(Model<T>& m, size_t l, Workspace<T>& ws, size
   const T* dY = ws.grad_out.data();  // [batch, ow], pad columns 0
   const int32_t* span = ws.span[l].data();
   const T* basis = ws.basis[l].data();
-  T* dW = ws.grad_weights[l].data();
-  // Task scratch: per sample of an input, in group order, its dY row and K+2 features.
-  int32_t* start = ws.group_start[l].data() + i0 / kInputBlock * (spans + 1);
-  int32_t* order = ws.group_order[l].data() + i0 / kInputBlock * batch;
-  T* feat = ws.group_feat[l].data() + i0 / kInputBlock * batch * F;
+  const T* coef = m.coef(l);
+  const T* sp = m.scale_sp(l);
+  T* grad = m.params.grad.data();
+  T* g_coef = grad + L.coef;
+  T* g_sb = grad + L.scale_base;
+  T* g_sp = grad + L.scale_sp;
+  // Task scratch (stays in L1): input i's dW, and per sample in group order its dY row and K+2
+  // features.
+  const size_t task = i0 / kInputBlock;
+  T* dw = ws.grad_weights[l].data() + task * row;
+  int32_t* start = ws.group_start[l].data() + task * (spans + 1);
+  int32_t* order = ws.group_order[l].data() + task * batch;
+  T* feat = ws.group_feat[l].data() + task * batch * F;
   for (size_t i = i0; i < i1; ++i) {
     std::fill(start, start + spans + 1, 0);
     for (size_t b = 0; b < batch; ++b) ++start[span[b * in + i] + 1];
@@ -259,7 +270,6 @@ KAN_KERNEL void weight_grad_inputs(Model<T>& m, size_t l, Workspace<T>& ws, size
       for (size_t r = 0; r < F; ++r) feat[a * F + r] = basis[(b * F + r) * in + i];
     }
     // start[p] is now the end of group p.
-    T* dw = dW + i * row;
     std::fill(dw, dw + row, T(0));
     for (size_t o = 0; o < ow; o += lanes) {
       V silu = {};
@@ -273,21 +283,10 @@ KAN_KERNEL void weight_grad_inputs(Model<T>& m, size_t l, Workspace<T>& ws, size
           silu += fa[0] * d;
           for (int r = 0; r <= K; ++r) acc[r] += fa[1 + r] * d;
         }
-        for (int r = 0; r <= K; ++r) {
-          vec_at(dw + (1 + p + r) * ow + o) += acc[r];
-        }
+        for (int r = 0; r <= K; ++r) vec_at(dw + (1 + p + r) * ow + o) += acc[r];
       }
       vec_at(dw + o) = silu;
     }
-  }
-  const T* coef = m.coef(l);
-  const T* sp = m.scale_sp(l);
-  T* grad = m.params.grad.data();
-  T* g_coef = grad + L.coef;
-  T* g_sb = grad + L.scale_base;
-  T* g_sp = grad + L.scale_sp;
-  for (size_t i = i0; i < i1; ++i) {
-    const T* dw = dW + i * row;
     const T* mask = L.mask.data() + i * out;
     for (size_t o = 0; o < out; ++o) g_sb[i * out + o] += mask[o] * dw[o];
     for (size_t j = 0; j < nb; ++j)
@@ -368,7 +367,7 @@ void ensure_workspace(const Model<T>& m, size_t batch, Workspace<T>& ws) {
     ws.basis[l].resize(batch * L.in * F);
     ws.slope[l].resize(batch * L.in * F);
     ws.weights[l].resize(L.in * rows);
-    ws.grad_weights[l].resize(L.in * rows);
+    ws.grad_weights[l].resize(blocks * rows);
     ws.group_start[l].resize(blocks * L.n_knots());
     ws.group_order[l].resize(blocks * batch);
     ws.group_feat[l].resize(blocks * batch * F);

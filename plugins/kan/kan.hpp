@@ -108,7 +108,7 @@ struct Workspace {
   std::vector<std::vector<T>> weights;     // fused W [in, rows, out padded] (kan.cpp)
   std::vector<std::vector<T>> grad_act;    // dLoss/dact[l]
   std::vector<T> grad_out;                 // dLoss/dact[l+1] with padded rows
-  std::vector<std::vector<T>> grad_weights;  // dLoss/dW
+  std::vector<std::vector<T>> grad_weights;  // dLoss/dW of one input per task
   std::vector<std::vector<int32_t>> group_start, group_order;  // samples grouped by span (dW)
   std::vector<std::vector<T>> group_feat;
 };
