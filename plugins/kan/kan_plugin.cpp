@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <glia/nn/operator_errors.hpp>
 #include <glia/random.hpp>
 
 #include <algorithm>
@@ -18,22 +19,6 @@ namespace glia::kan_plugin {
 using nlohmann::json;
 
 namespace {
-
-// Runs f, turning the math library's std exceptions into glia errors.
-template <class F>
-void translate(F&& f) {
-  try {
-    f();
-  } catch (const Error&) {
-    throw;
-  } catch (const std::domain_error& e) {
-    throw numeric_error(e.what());
-  } catch (const std::invalid_argument& e) {
-    throw data_error(e.what());
-  } catch (const std::runtime_error& e) {  // model parsing, LAPACK
-    throw data_error(e.what());
-  }
-}
 
 std::vector<double> read_x(const TensorRef& x, size_t width, const std::string& what) {
   if (x.ndim() != 2) throw data_error("input '" + x.name() + "' must be (N, D), got rank " + std::to_string(x.ndim()));
@@ -118,7 +103,7 @@ struct LoadedModel {
 
 LoadedModel load(const Call& call, const std::string& port) {
   LoadedModel r;
-  translate([&] {
+  nn::with_glia_errors([&] {
     std::string extra;
     r.model = kan::load_model(call.input_blob(port), &extra);
     r.extra = json::parse(extra);
@@ -305,7 +290,7 @@ void Train::run(Call& call) {
       extra["y_mean"] = mean;
       extra["y_scale"] = scale;
     }
-    translate([&] { model = kan::init_model<double>(w, grid, order, init, call.seed()); });
+    nn::with_glia_errors([&] { model = kan::init_model<double>(w, grid, order, init, call.seed()); });
   }
   extra["names"] = input_names(names, extra, d);
 
@@ -325,7 +310,7 @@ void Train::run(Call& call) {
   std::vector<int64_t> schedule = grids.empty() ? std::vector<int64_t>{model.grid} : grids;
   const size_t total = schedule.size() * std::max<size_t>(opt.steps, 1);
   size_t global_step = 0;
-  translate([&] {
+  nn::with_glia_errors([&] {
     for (size_t stage = 0; stage < schedule.size(); ++stage) {
       if (stage > 0) {
         model = kan::refine(model, int(schedule[stage]), data.x.data(), data.n);
@@ -370,7 +355,7 @@ void Predict::run(Call& call) {
   const size_t n = x.size() / m.widths[0], out = m.widths.back();
   kan::Workspace<double> ws;
   std::vector<double> z;
-  translate([&] { z = kan::forward(m, x.data(), n, ws); });
+  nn::with_glia_errors([&] { z = kan::forward(m, x.data(), n, ws); });
   if (loaded.extra.value("task", "regression") == "regression") {
     const auto mean = loaded.extra.value("y_mean", std::vector<double>(out, 0.0));
     const auto scale = loaded.extra.value("y_scale", std::vector<double>(out, 1.0));
@@ -423,7 +408,7 @@ void Prune::run(Call& call) {
   const std::vector<double> x = read_x(call.input("x"), loaded.model.widths[0], "the model");
   const size_t n = x.size() / loaded.model.widths[0];
   kan::Model<double> pruned;
-  translate([&] { pruned = kan::prune(loaded.model, x.data(), n, node_th, edge_th); });
+  nn::with_glia_errors([&] { pruned = kan::prune(loaded.model, x.data(), n, node_th, edge_th); });
   std::string widths;
   for (size_t w : pruned.widths) widths += (widths.empty() ? "" : ", ") + std::to_string(w);
   call.info("pruned to widths [" + widths + "], " + std::to_string(edge_count(pruned)) + " edges");
@@ -476,7 +461,7 @@ void Symbolic::run(Call& call) {
   const size_t n = x.size() / m.widths[0];
   if (steps > 0 && !call.has_input("y")) throw config_error("steps > 0 needs input 'y' to retrain");
   std::vector<kan::EdgeFit> fits;
-  translate([&] { fits = kan::fit_edges(m, x.data(), n, options); });
+  nn::with_glia_errors([&] { fits = kan::fit_edges(m, x.data(), n, options); });
   for (const auto& f : fits) {
     const std::string edge = std::to_string(f.layer) + "." + std::to_string(f.in) + "." + std::to_string(f.out);
     call.metric("r2." + edge, f.fit.r2);
@@ -493,7 +478,7 @@ void Symbolic::run(Call& call) {
     opt.steps = size_t(steps);
     opt.update_grid = false;
     opt.loss = loss_of(loaded.extra);
-    translate([&] { kan::train(m, data, nullptr, opt, [&](const kan::StepReport& r) {
+    nn::with_glia_errors([&] { kan::train(m, data, nullptr, opt, [&](const kan::StepReport& r) {
       call.metric("train_loss", r.train_loss, int64_t(r.step));
       return !call.cancelled();
     }); });

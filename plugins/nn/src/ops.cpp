@@ -1,6 +1,7 @@
 #include "ops.hpp"
 
 #include <glia/nn/loss.hpp>
+#include <glia/nn/operator_errors.hpp>
 #include <glia/random.hpp>
 
 #include <nlohmann/json.hpp>
@@ -112,24 +113,6 @@ int64_t read_targets(const TensorRef& y, nn::Task task, int64_t classes, nn::Dat
   return classes;
 }
 
-// Runs f, translating glia::nn's std exceptions into glia errors naming the stage's problem.
-template <class F>
-void translate(F&& f) {
-  try {
-    f();
-  } catch (const Error&) {
-    throw;
-  } catch (const nn::Cancelled&) {
-    throw Error(GLIA_ERR_CANCELLED, "cancelled");
-  } catch (const std::domain_error& e) {
-    throw numeric_error(e.what());
-  } catch (const std::invalid_argument& e) {
-    throw data_error(e.what());
-  } catch (const std::runtime_error& e) {  // safetensors parsing
-    throw data_error(e.what());
-  }
-}
-
 // Trains `model` on (x, y) with the shared settings, reporting through the call, and writes the
 // model output.
 void train_and_output(Call& call, const TrainSettings& s, nn::Sequential<float>& model,
@@ -237,7 +220,7 @@ void MlpTrain::configure(const Params& p) {
 }
 
 void MlpTrain::run(Call& call) {
-  translate([&] {
+  nn::with_glia_errors([&] {
     const TensorRef x = call.input("x");
     if (x.ndim() < 2 || x.dim(0) < 1) throw data_error("x must be (N, D) with N >= 1, got rank " + std::to_string(x.ndim()));
     const size_t features = size_t(x.size() / x.dim(0));
@@ -310,7 +293,7 @@ static nn::Shape image_shape_of(const TensorRef& x, const std::vector<int64_t>& 
 }
 
 void CnnTrain::run(Call& call) {
-  translate([&] {
+  nn::with_glia_errors([&] {
     const TensorRef x = call.input("x");
     const nn::Shape image = image_shape_of(x, image_shape);
     nn::Dataset data;
@@ -376,7 +359,7 @@ void Predict<Images>::configure(const Params& p) {
 
 template <bool Images>
 void Predict<Images>::run(Call& call) {
-  translate([&] {
+  nn::with_glia_errors([&] {
     std::map<std::string, std::string> meta;
     nn::Sequential<float> model;
     try {

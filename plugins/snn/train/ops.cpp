@@ -3,6 +3,7 @@
 #include "layers.hpp"
 
 #include <glia/nn/loss.hpp>
+#include <glia/nn/operator_errors.hpp>
 #include <glia/random.hpp>
 
 #include <nlohmann/json.hpp>
@@ -14,24 +15,6 @@ namespace glia::snn::train {
 using json = nlohmann::json;
 
 namespace {
-
-// Runs f, turning glia::nn's std exceptions into glia errors.
-template <class F>
-void translate(F&& f) {
-  try {
-    f();
-  } catch (const Error&) {
-    throw;
-  } catch (const nn::Cancelled&) {
-    throw Error(GLIA_ERR_CANCELLED, "cancelled");
-  } catch (const std::domain_error& e) {
-    throw numeric_error(e.what());
-  } catch (const std::invalid_argument& e) {
-    throw data_error(e.what());
-  } catch (const std::runtime_error& e) {  // safetensors parsing
-    throw data_error(e.what());
-  }
-}
 
 // x (N, ...) as float32 (N, D), checked finite.
 nn::Tensor<float> read_features(const TensorRef& x) {
@@ -125,7 +108,7 @@ void Train::configure(const Params& p) {
 
 void Train::run(Call& call) {
   register_layers();
-  translate([&] {
+  nn::with_glia_errors([&] {
     nn::Dataset data;
     data.x = read_features(call.input("x"));
     const size_t n = data.size(), features = data.x.shape()[1];
@@ -240,7 +223,7 @@ void Predict::configure(const Params& p) {
 
 void Predict::run(Call& call) {
   register_layers();
-  translate([&] {
+  nn::with_glia_errors([&] {
     std::map<std::string, std::string> meta;
     nn::Sequential<float> model;
     try {
