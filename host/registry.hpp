@@ -65,7 +65,6 @@ class Registry {
   // One line per refused plugin or duplicate operator id.
   const std::vector<std::string>& warnings() const { return warnings_; }
   const std::vector<PluginRecord>& plugins() const { return records_; }
-  const std::vector<std::filesystem::path>& search_path() const { return search_path_; }
 
   const OperatorInfo* find(const std::string& id) const;
   std::vector<const OperatorInfo*> operators() const;  // sorted by id
