@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <glia/nn/operator_errors.hpp>
+#include <glia/nn/operator.hpp>
 #include <glia/random.hpp>
 
 #include <algorithm>

@@ -1,7 +1,7 @@
 #include "ops.hpp"
 
 #include <glia/nn/loss.hpp>
-#include <glia/nn/operator_errors.hpp>
+#include <glia/nn/operator.hpp>
 #include <glia/random.hpp>
 
 #include <nlohmann/json.hpp>
@@ -392,17 +392,7 @@ void Predict<Images>::run(Call& call) {
       std::copy(out.data(), out.data() + out.size(), y.data());
       return;
     }
-    auto y = call.output<int64_t>("y", {int64_t(n)});
-    auto scores = call.output<float>("scores", {int64_t(n), int64_t(k)});
-    for (size_t r = 0; r < n; ++r) {
-      const float* z = out.data() + r * k;
-      float* s = scores.data() + r * k;
-      const float m = *std::max_element(z, z + k);
-      float sum = 0;
-      for (size_t c = 0; c < k; ++c) sum += (s[c] = std::exp(z[c] - m));
-      for (size_t c = 0; c < k; ++c) s[c] /= sum;
-      y[int64_t(r)] = int64_t(std::max_element(z, z + k) - z);
-    }
+    nn::write_class_predictions(call, out.data(), n, k);
   });
 }
 

@@ -3,7 +3,7 @@
 #include "layers.hpp"
 
 #include <glia/nn/loss.hpp>
-#include <glia/nn/operator_errors.hpp>
+#include <glia/nn/operator.hpp>
 #include <glia/random.hpp>
 
 #include <nlohmann/json.hpp>
@@ -268,17 +268,7 @@ void Predict::run(Call& call) {
       if (call.cancelled()) throw Error(GLIA_ERR_CANCELLED, "cancelled");
     }
     const size_t k = logits.shape()[1];
-    auto y = call.output<int64_t>("y", {int64_t(n)});
-    auto scores = call.output<float>("scores", {int64_t(n), int64_t(k)});
-    for (size_t r = 0; r < n; ++r) {
-      const float* z = logits.data() + r * k;
-      float* s = scores.data() + r * k;
-      const float m = *std::max_element(z, z + k);
-      float sum = 0;
-      for (size_t c = 0; c < k; ++c) sum += (s[c] = std::exp(z[c] - m));
-      for (size_t c = 0; c < k; ++c) s[c] /= sum;
-      y[int64_t(r)] = int64_t(std::max_element(z, z + k) - z);
-    }
+    nn::write_class_predictions(call, logits.data(), n, k);
     if (sample >= 0) {
       auto sp = call.output<int64_t>("spikes", {int64_t(rows.size() / 2), 2});
       std::copy(rows.begin(), rows.end(), sp.data());
